@@ -1,0 +1,164 @@
+//! The api's errors and the one place that turns them into HTTP answers.
+
+use lambda_http::http::{header, StatusCode};
+use lambda_http::{Body, Response};
+use redress_domain::complaint::FieldError;
+use redress_domain::ports::StoreError;
+use serde_json::{json, Value};
+
+/// Everything the api can answer instead of success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("no such route")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    #[error("body too large")]
+    PayloadTooLarge,
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("bad request: {code}")]
+    BadRequest { code: &'static str, en: String, zh: String },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("idempotency key reused with a different complaint")]
+    IdempotencyConflict,
+    #[error("complaint not found")]
+    ComplaintNotFound,
+    #[error("dependency unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn not_found() -> Self {
+        ApiError::NotFound
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        ApiError::MethodNotAllowed { allow }
+    }
+
+    pub fn bad_request(code: &'static str, en: impl Into<String>, zh: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    /// The HTTP answer. Internal details stay in the log, never in the body.
+    pub fn into_response(self) -> Response<Body> {
+        let (status, code, en, zh, extra): (StatusCode, &str, String, String, Option<(&str, Value)>) = match &self {
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such resource".into(), "资源不存在".into(), None),
+            ApiError::MethodNotAllowed { allow } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this resource accepts {allow} only"),
+                format!("该资源只接受 {allow} 请求"),
+                None,
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the complaint as JSON with Content-Type: application/json".into(),
+                "请以 JSON 格式提交，并设置 Content-Type: application/json".into(),
+                None,
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body must be at most {} bytes", crate::MAX_BODY_BYTES),
+                format!("请求内容不能超过 {} 字节", crate::MAX_BODY_BYTES),
+                None,
+            ),
+            ApiError::MalformedJson(detail) => (
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {detail}"),
+                format!("请求内容不是有效的 JSON：{detail}"),
+                None,
+            ),
+            ApiError::BadRequest { code, en, zh } => (StatusCode::BAD_REQUEST, code, en.clone(), zh.clone(), None),
+            ApiError::Validation(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "some fields need correcting".into(),
+                "部分内容需要修改".into(),
+                Some(("fields", json!(fields))),
+            ),
+            ApiError::IdempotencyConflict => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different complaint".into(),
+                "该幂等键已用于另一条投诉".into(),
+                None,
+            ),
+            ApiError::ComplaintNotFound => (
+                StatusCode::NOT_FOUND,
+                "complaint_not_found",
+                "no complaint matches this reference and secret".into(),
+                "找不到与该编号和查询码匹配的投诉".into(),
+                None,
+            ),
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(detail, "dependency unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "we could not take this request just now; please try again (with the same Idempotency-Key)".into(),
+                    "暂时无法处理，请稍后重试（使用相同的幂等键）".into(),
+                    None,
+                )
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "something went wrong on our side".into(),
+                    "系统内部错误".into(),
+                    None,
+                )
+            }
+        };
+        let mut body = json!({"error": code, "message": {"en": en, "zh": zh}});
+        if let Some((k, v)) = extra {
+            body[k] = v;
+        }
+        let mut builder = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/json; charset=utf-8");
+        if let ApiError::MethodNotAllowed { allow } = self {
+            builder = builder.header(header::ALLOW, allow);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            builder = builder.header(header::RETRY_AFTER, "5");
+        }
+        builder
+            .body(Body::from(body.to_string()))
+            .expect("static headers are valid")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Transient(m) => ApiError::Unavailable(m),
+            StoreError::Permanent(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+/// A JSON success answer.
+pub fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(body.to_string()))
+        .expect("static headers are valid")
+}

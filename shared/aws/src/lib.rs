@@ -1,0 +1,19 @@
+//! Redress's adapters to AWS: DynamoDB and SQS implementations of the domain's ports,
+//! the item mapping, error sorting, and the start-up plumbing every function shares.
+
+pub mod attr;
+pub mod env;
+pub mod errors;
+pub mod keys;
+pub mod queue;
+pub mod store;
+pub mod telemetry;
+
+pub use queue::SqsComplaintQueue;
+pub use store::DynamoStore;
+
+/// Loads the AWS configuration once per process: region, credentials and any
+/// `AWS_ENDPOINT_URL_*` override (how the local stack is reached).
+pub async fn load_aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

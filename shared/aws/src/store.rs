@@ -1,0 +1,409 @@
+//! The DynamoDB adapter: one table holds tickets, their history, submissions, idempotency
+//! keys and the borrower index (key design in [`crate::keys`]).
+
+use crate::attr::{from_item, get_s, n, s, to_item, Item};
+use crate::errors::store_error;
+use crate::keys::{self, PK, SK};
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, Utc};
+use redress_domain::assess::BorrowerIndexEntry;
+use redress_domain::borrower::BorrowerKey;
+use redress_domain::ports::{
+    BorrowerHistory, ComplaintLookup, ComplaintState, CreateOutcome, StoreError, Submission,
+    SubmissionLog, TicketWriter,
+};
+use redress_domain::repeat::PriorComplaint;
+use redress_domain::ticket::{AuditEvent, Ticket};
+use sha2::{Digest, Sha256};
+
+/// How long submission and idempotency records live: long enough for any client retry.
+const SUBMISSION_TTL_DAYS: i64 = 30;
+/// Default record retention (7 years, a common floor for complaint records).
+pub const DEFAULT_RETENTION_DAYS: i64 = 2555;
+
+/// DynamoDB implementation of the storage ports.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    retention: Duration,
+}
+
+impl DynamoStore {
+    /// A store on `table`, keeping records for [`DEFAULT_RETENTION_DAYS`].
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retention: Duration::days(DEFAULT_RETENTION_DAYS),
+        }
+    }
+
+    /// Sets how long tickets, events and index entries are kept.
+    pub fn with_retention_days(mut self, days: i64) -> Self {
+        self.retention = Duration::days(days);
+        self
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The SDK client (for tests and tools).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .map_err(|e| StoreError::Permanent(format!("building put: {e}")))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Reads a ticket and its whole history (consistent).
+    pub async fn ticket_with_history(&self, reference: &str) -> Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError> {
+        let items = self.query_partition(&keys::ticket_pk(reference)).await?;
+        let mut ticket = None;
+        let mut events = Vec::new();
+        for item in &items {
+            match get_s(item, SK) {
+                Some(keys::TICKET_SK) => ticket = Some(map(from_item::<Ticket>(item))?),
+                Some(sk) if sk.starts_with("EVENT#") => events.push(map(from_item::<AuditEvent>(item))?),
+                _ => {}
+            }
+        }
+        Ok(ticket.map(|t| (t, events)))
+    }
+
+    async fn query_partition(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(pk))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    fn expiry(&self, from: DateTime<Utc>) -> AttributeValue {
+        n((from + self.retention).timestamp())
+    }
+}
+
+fn map<T>(r: Result<T, crate::attr::MappingError>) -> Result<T, StoreError> {
+    r.map_err(|e| StoreError::Permanent(format!("stored item does not map: {e}")))
+}
+
+/// The ticket as stored: its fields plus keys, the team-queue index keys while it is
+/// open, and the retention TTL.
+pub fn ticket_item(ticket: &Ticket, expires_at: AttributeValue) -> Result<Item, StoreError> {
+    let mut item = map(to_item(ticket))?;
+    item.insert(PK.into(), s(keys::ticket_pk(&ticket.reference)));
+    item.insert(SK.into(), s(keys::TICKET_SK));
+    item.insert("entity".into(), s("ticket"));
+    if ticket.status.is_open() {
+        item.insert(keys::TEAM_QUEUE_PK.into(), s(keys::team_queue_pk(&ticket.team)));
+        item.insert(
+            keys::TEAM_QUEUE_SK.into(),
+            s(keys::team_queue_sk(ticket.deadlines.resolve_by, &ticket.reference)),
+        );
+    }
+    item.insert(keys::EXPIRES_AT.into(), expires_at);
+    Ok(item)
+}
+
+fn is_condition_failure(reason: &CancellationReason) -> bool {
+    reason.code() == Some("ConditionalCheckFailed")
+}
+
+/// Sorts a cancelled transaction: who failed, and is it worth retrying?
+fn cancellation(reasons: &[CancellationReason]) -> (bool, bool) {
+    let first_conflict = reasons.first().is_some_and(is_condition_failure);
+    let transient = reasons
+        .iter()
+        .filter_map(CancellationReason::code)
+        .any(|c| matches!(c, "ThrottlingError" | "TransactionConflict" | "ProvisionedThroughputExceeded"));
+    (first_conflict, transient)
+}
+
+impl TicketWriter for DynamoStore {
+    async fn create_ticket(
+        &self,
+        ticket: &Ticket,
+        first_event: &AuditEvent,
+        index: &[BorrowerIndexEntry],
+    ) -> Result<CreateOutcome, StoreError> {
+        let expires = self.expiry(ticket.received_at);
+        let mut writes = vec![self.put(
+            ticket_item(ticket, expires.clone())?,
+            Some("attribute_not_exists(pk)"),
+        )?];
+
+        let mut event = map(to_item(first_event))?;
+        event.insert(PK.into(), s(keys::ticket_pk(&ticket.reference)));
+        event.insert(SK.into(), s(keys::event_sk(first_event.seq)));
+        event.insert("entity".into(), s("event"));
+        event.insert(keys::EXPIRES_AT.into(), expires.clone());
+        // Events are never overwritten: the condition makes a rewrite fail.
+        writes.push(self.put(event, Some("attribute_not_exists(pk)"))?);
+
+        for entry in index {
+            let mut item = map(to_item(&entry.prior))?;
+            item.insert(PK.into(), s(keys::borrower_pk(entry.key.as_str())));
+            item.insert(
+                SK.into(),
+                s(keys::borrower_sk(entry.prior.received_at, &entry.prior.reference)),
+            );
+            item.insert("entity".into(), s("borrower_index"));
+            item.insert(keys::EXPIRES_AT.into(), expires.clone());
+            writes.push(self.put(item, None)?);
+        }
+
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            // The reference makes a retried call (same token within 10 minutes) a no-op.
+            .client_request_token(format!("create-{}", ticket.reference))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(err) => {
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) =
+                    err.as_service_error()
+                {
+                    let (exists, transient) = cancellation(tc.cancellation_reasons());
+                    if exists {
+                        return Ok(CreateOutcome::AlreadyExists);
+                    }
+                    if transient {
+                        return Err(StoreError::Transient(format!(
+                            "create ticket: transaction cancelled: {:?}",
+                            tc.cancellation_reasons().iter().filter_map(CancellationReason::code).collect::<Vec<_>>()
+                        )));
+                    }
+                }
+                Err(store_error("create ticket", err))
+            }
+        }
+    }
+}
+
+impl BorrowerHistory for DynamoStore {
+    async fn earlier_complaints(
+        &self,
+        keys_: &[BorrowerKey],
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PriorComplaint>, StoreError> {
+        let mut found = Vec::new();
+        for key in keys_ {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":pk", s(keys::borrower_pk(key.as_str())))
+                    .expression_attribute_values(":from", s(keys::timestamp(since)))
+                    // '~' sorts after every reference character.
+                    .expression_attribute_values(":to", s(format!("{}#~", keys::timestamp(until))))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| store_error("query borrower index", e))?;
+                for item in out.items() {
+                    found.push(map(from_item::<PriorComplaint>(item))?);
+                }
+                match out.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn idempotency_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn submission_from(item: &Item) -> Result<Submission, StoreError> {
+    let field = |name: &str| {
+        get_s(item, name).ok_or_else(|| StoreError::Permanent(format!("submission item lacks {name}")))
+    };
+    Ok(Submission {
+        reference: field("reference")?.to_string(),
+        received_at: field("received_at")?
+            .parse()
+            .map_err(|e| StoreError::Permanent(format!("submission received_at: {e}")))?,
+        fingerprint: field("fingerprint")?.to_string(),
+        enqueued: item.get("enqueued").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+    })
+}
+
+impl DynamoStore {
+    fn submission_item(&self, sub: &Submission, pk: String, sk: &str) -> Item {
+        Item::from([
+            (PK.to_string(), s(pk)),
+            (SK.to_string(), s(sk)),
+            ("entity".to_string(), s(sk.to_ascii_lowercase())),
+            ("reference".to_string(), s(&sub.reference)),
+            ("received_at".to_string(), s(keys::timestamp(sub.received_at))),
+            ("fingerprint".to_string(), s(&sub.fingerprint)),
+            ("enqueued".to_string(), AttributeValue::Bool(sub.enqueued)),
+            (
+                keys::EXPIRES_AT.to_string(),
+                n((sub.received_at + Duration::days(SUBMISSION_TTL_DAYS)).timestamp()),
+            ),
+        ])
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("get item", e))?;
+        Ok(out.item)
+    }
+
+    async fn bound_submission(&self, key_hash: &str) -> Result<Option<Submission>, StoreError> {
+        let Some(idem) = self.get(keys::idempotency_pk(key_hash), keys::IDEMPOTENCY_SK).await? else {
+            return Ok(None);
+        };
+        let mut bound = submission_from(&idem)?;
+        // The submission record knows whether the message reached the queue.
+        if let Some(sub) = self.get(keys::ticket_pk(&bound.reference), keys::SUBMISSION_SK).await? {
+            bound.enqueued = submission_from(&sub)?.enqueued;
+        }
+        Ok(Some(bound))
+    }
+}
+
+impl SubmissionLog for DynamoStore {
+    async fn record_submission(
+        &self,
+        submission: &Submission,
+        idempotency_key: Option<&str>,
+    ) -> Result<Option<Submission>, StoreError> {
+        let sub_item = self.submission_item(submission, keys::ticket_pk(&submission.reference), keys::SUBMISSION_SK);
+        let Some(key) = idempotency_key else {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(sub_item))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await
+                .map_err(|e| store_error("record submission", e))?;
+            return Ok(None);
+        };
+        let key_hash = idempotency_hash(key);
+        if let Some(existing) = self.bound_submission(&key_hash).await? {
+            return Ok(Some(existing));
+        }
+        let idem_item = self.submission_item(submission, keys::idempotency_pk(&key_hash), keys::IDEMPOTENCY_SK);
+        let writes = vec![
+            self.put(idem_item, Some("attribute_not_exists(pk)"))?,
+            self.put(sub_item, Some("attribute_not_exists(pk)"))?,
+        ];
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(err) => {
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) =
+                    err.as_service_error()
+                {
+                    // Two identical requests raced; the other one bound the key first.
+                    if cancellation(tc.cancellation_reasons()).0 {
+                        if let Some(existing) = self.bound_submission(&key_hash).await? {
+                            return Ok(Some(existing));
+                        }
+                    }
+                }
+                Err(store_error("record submission", err))
+            }
+        }
+    }
+
+    async fn mark_enqueued(&self, reference: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(keys::ticket_pk(reference)))
+            .key(SK, s(keys::SUBMISSION_SK))
+            .update_expression("SET enqueued = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| store_error("mark enqueued", e))?;
+        Ok(())
+    }
+}
+
+impl ComplaintLookup for DynamoStore {
+    async fn complaint_state(&self, reference: &str) -> Result<Option<ComplaintState>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            // SUBMISSION < TICKET, and EVENT# sorts before both: this reads just the two.
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :a AND :b")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(keys::ticket_pk(reference)))
+            .expression_attribute_values(":a", s(keys::SUBMISSION_SK))
+            .expression_attribute_values(":b", s(keys::TICKET_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("read complaint", e))?;
+        let items = out.items();
+        if let Some(t) = items.iter().find(|i| get_s(i, SK) == Some(keys::TICKET_SK)) {
+            return Ok(Some(ComplaintState::Ticketed(Box::new(map(from_item::<Ticket>(t))?))));
+        }
+        if let Some(sub) = items.iter().find(|i| get_s(i, SK) == Some(keys::SUBMISSION_SK)) {
+            return Ok(Some(ComplaintState::Submitted {
+                received_at: submission_from(sub)?.received_at,
+            }));
+        }
+        Ok(None)
+    }
+}

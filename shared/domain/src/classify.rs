@@ -1,0 +1,970 @@
+//! Keyword classification of complaint text into a category and a set of signals.
+//!
+//! Every rule lives in `config/classification.toml`: the categories (with their labels,
+//! descriptions and regulatory codes), the weighted keywords of each category and signal,
+//! the score a category needs to be chosen from the text, and which signals override the
+//! borrower's choice of category. All keywords go into one Aho-Corasick automaton built at
+//! load, so classifying a text is one pass over it plus two small pattern scanners (clock
+//! times at night, number of calls a day).
+//!
+//! Matching rules: text and keywords are normalised the same way (ASCII lower-cased,
+//! full-width forms folded to ASCII, runs of white space collapsed to one space). A keyword
+//! that starts or ends with an ASCII letter or digit only matches at a word boundary on that
+//! side, so `fee` does not match inside `feel`; a trailing `*` lifts the boundary at the end
+//! (`harass*` matches `harassed`). Chinese keywords match as substrings.
+
+use crate::config::ConfigError;
+use crate::taxonomy::{Bilingual, CategoryId, Signal, OTHER_CATEGORY};
+use aho_corasick::{AhoCorasick, MatchKind};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+const FILE: &str = "classification.toml";
+
+/// JR/T 0169-2018 complaint-reason class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JrtCode {
+    /// The class code (`C01` …); empty when the code could not be confirmed against the
+    /// standard, in which case reports file by `label`.
+    pub code: String,
+    /// The class name as the standard words it (`因服务态度及服务质量引起的投诉`).
+    pub label: Bilingual,
+}
+
+/// CFPB product and issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CfpbCode {
+    /// Product, as worded in the CFPB complaint database.
+    pub product: String,
+    /// Issue under that product, as worded in the CFPB complaint database.
+    pub issue: String,
+}
+
+/// One category of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryDef {
+    /// Stable identifier (`fees_interest`).
+    pub id: CategoryId,
+    /// Short name shown to borrowers and staff.
+    pub label: Bilingual,
+    /// Plain-language description shown on the borrower's form.
+    pub description: Bilingual,
+    /// Complaint-reason class of JR/T 0169-2018.
+    pub jrt_0169: JrtCode,
+    /// CFPB complaint database product and issue.
+    pub cfpb: CfpbCode,
+}
+
+/// Where the category of a classification came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CategorySource {
+    /// The borrower chose it on the form, and nothing overrode it.
+    Borrower,
+    /// The text's keywords scored highest.
+    Text,
+    /// A signal found in the text demands this category.
+    SignalOverride,
+    /// Nothing fitted: `other`.
+    Fallback,
+}
+
+/// The result of classifying one complaint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    /// The category the complaint is handled under.
+    pub category: CategoryId,
+    /// Where that category came from.
+    pub source: CategorySource,
+    /// Signals found in the text (never [`Signal::Repeat`]: that comes from the borrower index).
+    pub signals: BTreeSet<Signal>,
+    /// A short sentence saying why; may quote matched keywords, so store it, never log it.
+    pub reason: String,
+}
+
+/// A weighted keyword of a category or a signal, as written in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyword {
+    /// The keyword as written (a trailing `*` lifts the word boundary at its end).
+    pub term: String,
+    /// What one match adds to the score.
+    pub weight: u32,
+}
+
+/// Pattern scanners that add to a signal's score beyond plain keywords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detector {
+    /// A clock time inside the night window (`23:30`, `2am`, `凌晨3点`, `晚上11点`).
+    NightClockTime,
+    /// A number of calls a day above the limit (`一天打了20多个电话`, `30 calls a day`).
+    CallsPerDay,
+}
+
+impl Detector {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "night_clock_time" => Some(Detector::NightClockTime),
+            "calls_per_day" => Some(Detector::CallsPerDay),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SignalRule {
+    signal: Signal,
+    threshold: u32,
+    /// Index of the category this signal forces, if any.
+    overrides: Option<usize>,
+    /// Categories this signal leaves alone.
+    unless: Vec<usize>,
+    detector: Option<(Detector, u32)>,
+    keywords: Vec<Keyword>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Category(usize),
+    Signal(usize),
+}
+
+#[derive(Debug)]
+struct Pattern {
+    /// Normalised text of the keyword (without `*`), for reasons.
+    text: String,
+    boundary_start: bool,
+    boundary_end: bool,
+    targets: Vec<(Target, u32)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    night_start_hour: u32,
+    night_end_hour: u32,
+    max_calls_per_day: u32,
+}
+
+/// Keyword classifier driven by `config/classification.toml`.
+#[derive(Debug)]
+pub struct Classifier {
+    categories: Vec<CategoryDef>,
+    category_keywords: Vec<Vec<Keyword>>,
+    signals: Vec<SignalRule>,
+    min_score: u32,
+    limits: Limits,
+    automaton: AhoCorasick,
+    patterns: Vec<Pattern>,
+    other: usize,
+}
+
+// ---- configuration file ---------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    scoring: RawScoring,
+    #[serde(default)]
+    limits: Option<RawLimits>,
+    #[serde(default, rename = "category")]
+    categories: Vec<RawCategory>,
+    #[serde(default, rename = "signal")]
+    signals: Vec<RawSignal>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScoring {
+    min_score: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    night_start_hour: i64,
+    night_end_hour: i64,
+    max_calls_per_day: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    id: String,
+    label: Option<Bilingual>,
+    description: Option<Bilingual>,
+    jrt_0169: Option<JrtCode>,
+    cfpb: Option<CfpbCode>,
+    #[serde(default)]
+    keywords: BTreeMap<String, i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignal {
+    id: String,
+    #[serde(default = "one")]
+    threshold: i64,
+    overrides_category: Option<String>,
+    #[serde(default)]
+    unless_category_in: Vec<String>,
+    detector: Option<String>,
+    detector_weight: Option<i64>,
+    #[serde(default)]
+    keywords: BTreeMap<String, i64>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+fn err(message: impl Into<String>) -> ConfigError {
+    ConfigError::new(FILE, message)
+}
+
+fn positive(value: i64, what: impl FnOnce() -> String) -> Result<u32, ConfigError> {
+    if value <= 0 {
+        return Err(err(format!("{} must be greater than 0 (found {value})", what())));
+    }
+    u32::try_from(value).map_err(|_| err(format!("{} is too large ({value})", what())))
+}
+
+fn check_bilingual(text: &Bilingual, what: &str, id: &str) -> Result<(), ConfigError> {
+    if text.en.trim().is_empty() || text.zh.trim().is_empty() {
+        return Err(err(format!("category `{id}` needs a {what} in both en and zh")));
+    }
+    Ok(())
+}
+
+fn is_jrt_code(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() == 3 && b[0] == b'C' && b[1].is_ascii_digit() && b[2].is_ascii_digit()
+}
+
+fn keywords(
+    raw: BTreeMap<String, i64>,
+    owner: &str,
+) -> Result<Vec<Keyword>, ConfigError> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::with_capacity(raw.len());
+    for (term, weight) in raw {
+        let weight = positive(weight, || format!("{owner}: weight of keyword `{term}`"))?;
+        let core = term.strip_suffix('*').unwrap_or(&term);
+        let norm = normalize(core);
+        if norm.trim().is_empty() || norm.contains('*') {
+            return Err(err(format!(
+                "{owner}: keyword `{term}` is empty or has a `*` other than at its end"
+            )));
+        }
+        if norm != norm.trim() {
+            return Err(err(format!("{owner}: keyword `{term}` starts or ends with a space")));
+        }
+        if !seen.insert((norm, term.ends_with('*'))) {
+            return Err(err(format!(
+                "{owner}: keyword `{term}` is listed twice (keywords are case-insensitive)"
+            )));
+        }
+        out.push(Keyword { term, weight });
+    }
+    Ok(out)
+}
+
+impl Classifier {
+    /// Parses and checks the rules; every mistake comes back as a [`ConfigError`] that names it.
+    pub fn from_toml(src: &str) -> Result<Self, ConfigError> {
+        let raw: RawFile = toml::from_str(src).map_err(|e| err(e.to_string()))?;
+        let min_score = positive(raw.scoring.min_score, || "scoring.min_score".into())?;
+        let limits = match raw.limits {
+            None => Limits {
+                night_start_hour: 22,
+                night_end_hour: 8,
+                max_calls_per_day: 6,
+            },
+            Some(l) => {
+                let hour = |v: i64, name: &str| {
+                    u32::try_from(v)
+                        .ok()
+                        .filter(|h| *h <= 23)
+                        .ok_or_else(|| err(format!("limits.{name} must be an hour 0-23 (found {v})")))
+                };
+                Limits {
+                    night_start_hour: hour(l.night_start_hour, "night_start_hour")?,
+                    night_end_hour: hour(l.night_end_hour, "night_end_hour")?,
+                    max_calls_per_day: positive(l.max_calls_per_day, || {
+                        "limits.max_calls_per_day".into()
+                    })?,
+                }
+            }
+        };
+
+        let mut categories = Vec::with_capacity(raw.categories.len());
+        let mut category_keywords = Vec::with_capacity(raw.categories.len());
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for c in raw.categories {
+            let id = c.id;
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                return Err(err(format!(
+                    "category id `{id}` must be lower-case letters, digits and `_`"
+                )));
+            }
+            if index.insert(id.clone(), categories.len()).is_some() {
+                return Err(err(format!("category `{id}` is defined twice")));
+            }
+            let label = c
+                .label
+                .ok_or_else(|| err(format!("category `{id}` has no label")))?;
+            check_bilingual(&label, "label", &id)?;
+            let description = c
+                .description
+                .ok_or_else(|| err(format!("category `{id}` has no description")))?;
+            check_bilingual(&description, "description", &id)?;
+            let jrt = c
+                .jrt_0169
+                .ok_or_else(|| err(format!("category `{id}` has no jrt_0169 code")))?;
+            check_bilingual(&jrt.label, "jrt_0169 label", &id)?;
+            if !jrt.code.is_empty() && !is_jrt_code(&jrt.code) {
+                return Err(err(format!(
+                    "category `{id}`: jrt_0169 code `{}` is not of the form C01 (leave it empty if unconfirmed)",
+                    jrt.code
+                )));
+            }
+            let cfpb = c
+                .cfpb
+                .ok_or_else(|| err(format!("category `{id}` has no cfpb code")))?;
+            if cfpb.product.trim().is_empty() || cfpb.issue.trim().is_empty() {
+                return Err(err(format!("category `{id}` needs a cfpb product and issue")));
+            }
+            if id == OTHER_CATEGORY && !c.keywords.is_empty() {
+                return Err(err(
+                    "category `other` is the fallback and cannot have keywords",
+                ));
+            }
+            category_keywords.push(keywords(c.keywords, &format!("category `{id}`"))?);
+            categories.push(CategoryDef {
+                id,
+                label,
+                description,
+                jrt_0169: jrt,
+                cfpb,
+            });
+        }
+        let other = *index
+            .get(OTHER_CATEGORY)
+            .ok_or_else(|| err("the fallback category `other` is missing"))?;
+
+        let lookup = |id: &str, owner: &str| {
+            index
+                .get(id)
+                .copied()
+                .ok_or_else(|| err(format!("{owner} names unknown category `{id}`")))
+        };
+        let mut signals: Vec<SignalRule> = Vec::with_capacity(raw.signals.len());
+        for s in raw.signals {
+            let signal = Signal::parse(&s.id)
+                .ok_or_else(|| err(format!("unknown signal `{}`", s.id)))?;
+            if signal == Signal::Repeat {
+                return Err(err(
+                    "signal `repeat` comes from the borrower index, not from text; remove it",
+                ));
+            }
+            if signals.iter().any(|r| r.signal == signal) {
+                return Err(err(format!("signal `{}` is defined twice", s.id)));
+            }
+            let owner = format!("signal `{}`", s.id);
+            let threshold = positive(s.threshold, || format!("{owner}: threshold"))?;
+            let overrides = match &s.overrides_category {
+                Some(c) => Some(lookup(c, &format!("{owner} overrides_category"))?),
+                None => None,
+            };
+            let unless = s
+                .unless_category_in
+                .iter()
+                .map(|c| lookup(c, &format!("{owner} unless_category_in")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let detector = match (s.detector, s.detector_weight) {
+                (None, None) => None,
+                (Some(d), Some(w)) => {
+                    let det = Detector::parse(&d)
+                        .ok_or_else(|| err(format!("{owner}: unknown detector `{d}`")))?;
+                    Some((det, positive(w, || format!("{owner}: detector_weight"))?))
+                }
+                _ => {
+                    return Err(err(format!(
+                        "{owner}: detector and detector_weight go together"
+                    )))
+                }
+            };
+            let keywords = keywords(s.keywords, &owner)?;
+            if keywords.is_empty() && detector.is_none() {
+                return Err(err(format!("{owner} has no keywords and no detector")));
+            }
+            signals.push(SignalRule {
+                signal,
+                threshold,
+                overrides,
+                unless,
+                detector,
+                keywords,
+            });
+        }
+
+        let (automaton, patterns) = build_automaton(&category_keywords, &signals)?;
+        Ok(Self {
+            categories,
+            category_keywords,
+            signals,
+            min_score,
+            limits,
+            automaton,
+            patterns,
+            other,
+        })
+    }
+
+    /// The categories, in configuration order (which also breaks ties between scores).
+    pub fn categories(&self) -> &[CategoryDef] {
+        &self.categories
+    }
+
+    /// The category with this id.
+    pub fn category(&self, id: &str) -> Option<&CategoryDef> {
+        self.categories.iter().find(|c| c.id == id)
+    }
+
+    /// The weighted keywords of a category (empty for an unknown id).
+    pub fn category_keywords(&self, id: &str) -> &[Keyword] {
+        self.categories
+            .iter()
+            .position(|c| c.id == id)
+            .map(|i| self.category_keywords[i].as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The weighted keywords that detect a signal (empty if the signal is not configured).
+    pub fn signal_keywords(&self, signal: Signal) -> &[Keyword] {
+        self.signals
+            .iter()
+            .find(|r| r.signal == signal)
+            .map(|r| r.keywords.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Classifies a complaint's text, keeping the borrower's `chosen` category unless a
+    /// signal overrides it.
+    ///
+    /// `chosen` of `None` or `other` means "classify from the text". An id that is not in the
+    /// catalogue is treated as `None`: the API rejects unknown ids before calling this, so
+    /// here it can only come from an old record, and the text is the better guide.
+    pub fn classify(&self, text: &str, chosen: Option<&str>) -> Classification {
+        let norm = normalize(text);
+        let mut seen = vec![false; self.patterns.len()];
+        for m in self.automaton.find_overlapping_iter(norm.as_str()) {
+            let pid = m.pattern().as_usize();
+            if seen[pid] {
+                continue;
+            }
+            let p = &self.patterns[pid];
+            if p.boundary_start && norm[..m.start()].chars().next_back().is_some_and(is_word_char) {
+                continue;
+            }
+            if p.boundary_end && norm[m.end()..].chars().next().is_some_and(is_word_char) {
+                continue;
+            }
+            seen[pid] = true;
+        }
+
+        let mut cat_scores = vec![0u32; self.categories.len()];
+        let mut sig_scores = vec![0u32; self.signals.len()];
+        for (pid, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
+            for (target, weight) in &self.patterns[pid].targets {
+                match *target {
+                    Target::Category(i) => cat_scores[i] += weight,
+                    Target::Signal(i) => sig_scores[i] += weight,
+                }
+            }
+        }
+        for (i, rule) in self.signals.iter().enumerate() {
+            if let Some((det, weight)) = rule.detector {
+                let found = match det {
+                    Detector::NightClockTime => has_night_clock_time(&norm, self.limits),
+                    Detector::CallsPerDay => {
+                        has_calls_per_day_over(&norm, self.limits.max_calls_per_day)
+                    }
+                };
+                if found {
+                    sig_scores[i] += weight;
+                }
+            }
+        }
+        let present: Vec<usize> = (0..self.signals.len())
+            .filter(|&i| sig_scores[i] >= self.signals[i].threshold)
+            .collect();
+        let signals: BTreeSet<Signal> = present.iter().map(|&i| self.signals[i].signal).collect();
+
+        let chosen = chosen
+            .and_then(|id| self.categories.iter().position(|c| c.id == id))
+            .filter(|&i| i != self.other);
+        let (category, source, mut reason) = match chosen {
+            Some(i) => (
+                i,
+                CategorySource::Borrower,
+                format!("borrower chose {}; kept", self.categories[i].id),
+            ),
+            None => self.from_text(&cat_scores, &seen),
+        };
+
+        // A signal overrides unless the current category is one it leaves alone, or one that
+        // another present signal asks for (fraud in progress keeps `fraud` despite a threat).
+        let applicable: Vec<&SignalRule> = present
+            .iter()
+            .map(|&i| &self.signals[i])
+            .filter(|r| r.overrides.is_some() && !r.unless.contains(&category))
+            .collect();
+        let endorsed = applicable.iter().any(|r| r.overrides == Some(category));
+        if let (false, Some(rule)) = (endorsed, applicable.first()) {
+            let target = rule.overrides.unwrap_or(category);
+            let terms = self.matched_terms(&seen, |t| matches!(t, Target::Signal(i) if self.signals[i].signal == rule.signal));
+            let what = match source {
+                CategorySource::Borrower => {
+                    format!("borrower chose {}", self.categories[category].id)
+                }
+                _ => reason.trim_end_matches('.').to_string(),
+            };
+            reason = format!(
+                "{what}, but the text shows {}{}, so it was moved to {}",
+                rule.signal.as_str().replace('_', " "),
+                if terms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({terms})")
+                },
+                self.categories[target].id
+            );
+            return Classification {
+                category: self.categories[target].id.clone(),
+                source: CategorySource::SignalOverride,
+                signals,
+                reason,
+            };
+        }
+        Classification {
+            category: self.categories[category].id.clone(),
+            source,
+            signals,
+            reason,
+        }
+    }
+
+    fn from_text(&self, scores: &[u32], seen: &[bool]) -> (usize, CategorySource, String) {
+        // Highest score wins; on a tie the earlier category (strict `>` keeps the first).
+        let mut best: Option<usize> = None;
+        let mut second: Option<usize> = None;
+        for (i, &s) in scores.iter().enumerate() {
+            if s == 0 {
+                continue;
+            }
+            match best {
+                Some(b) if s <= scores[b] => {
+                    if second.is_none_or(|x| s > scores[x]) {
+                        second = Some(i);
+                    }
+                }
+                _ => {
+                    second = best;
+                    best = Some(i);
+                }
+            }
+        }
+        match best {
+            Some(b) if scores[b] >= self.min_score => {
+                let terms = self.matched_terms(seen, |t| matches!(t, Target::Category(i) if i == b));
+                let mut reason = format!(
+                    "text matched {} (score {}: {terms})",
+                    self.categories[b].id, scores[b]
+                );
+                if let Some(s) = second {
+                    let _ = write!(
+                        reason,
+                        " ahead of {} (score {})",
+                        self.categories[s].id, scores[s]
+                    );
+                }
+                (b, CategorySource::Text, reason)
+            }
+            Some(b) => (
+                self.other,
+                CategorySource::Fallback,
+                format!(
+                    "no category reached score {} (best was {} with {})",
+                    self.min_score, self.categories[b].id, scores[b]
+                ),
+            ),
+            None => (
+                self.other,
+                CategorySource::Fallback,
+                "no category keywords matched".to_string(),
+            ),
+        }
+    }
+
+    /// Up to four matched keywords that scored for a target, joined for a reason.
+    fn matched_terms(&self, seen: &[bool], wanted: impl Fn(Target) -> bool) -> String {
+        let terms: Vec<&str> = seen
+            .iter()
+            .enumerate()
+            .filter(|(pid, s)| **s && self.patterns[*pid].targets.iter().any(|(t, _)| wanted(*t)))
+            .map(|(pid, _)| self.patterns[pid].text.as_str())
+            .take(4)
+            .collect();
+        terms.join(", ")
+    }
+}
+
+fn build_automaton(
+    categories: &[Vec<Keyword>],
+    signals: &[SignalRule],
+) -> Result<(AhoCorasick, Vec<Pattern>), ConfigError> {
+    let mut patterns: Vec<Pattern> = Vec::new();
+    let mut by_key: HashMap<(String, bool), usize> = HashMap::new();
+    let owners = categories
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (Target::Category(i), k))
+        .chain(
+            signals
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (Target::Signal(i), &r.keywords)),
+        );
+    for (target, kws) in owners {
+        for kw in kws {
+            let wildcard = kw.term.ends_with('*');
+            let text = normalize(kw.term.strip_suffix('*').unwrap_or(&kw.term));
+            let pid = *by_key.entry((text.clone(), wildcard)).or_insert_with(|| {
+                patterns.push(Pattern {
+                    boundary_start: text.chars().next().is_some_and(is_word_char),
+                    boundary_end: !wildcard && text.chars().next_back().is_some_and(is_word_char),
+                    text,
+                    targets: Vec::new(),
+                });
+                patterns.len() - 1
+            });
+            patterns[pid].targets.push((target, kw.weight));
+        }
+    }
+    let automaton = AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .build(patterns.iter().map(|p| p.text.as_str()))
+        .map_err(|e| err(format!("cannot build the keyword matcher: {e}")))?;
+    Ok((automaton, patterns))
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+/// Lower-cases ASCII, folds full-width ASCII forms and curly quotes, and collapses white space.
+fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        let c = match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{2018}' | '\u{2019}' => '\'',
+            _ => c,
+        };
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !out.is_empty() {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+// ---- pattern scanners -----------------------------------------------------------------
+
+/// Value of a Chinese numeral of up to three digits (`三`, `十一`, `二十三`, `两百`); `None`
+/// for anything else.
+fn chinese_number(s: &[char]) -> Option<u32> {
+    if s.is_empty() {
+        return None;
+    }
+    let digit = |c: char| match c {
+        '零' => Some(0),
+        '一' => Some(1),
+        '二' | '两' => Some(2),
+        '三' => Some(3),
+        '四' => Some(4),
+        '五' => Some(5),
+        '六' => Some(6),
+        '七' => Some(7),
+        '八' => Some(8),
+        '九' => Some(9),
+        _ => None,
+    };
+    let mut total = 0;
+    let mut current = 0;
+    for &c in s {
+        match c {
+            '十' => {
+                total += if current == 0 { 10 } else { current * 10 };
+                current = 0;
+            }
+            '百' => {
+                total += if current == 0 { 100 } else { current * 100 };
+                current = 0;
+            }
+            _ => current = digit(c)?,
+        }
+    }
+    Some(total + current)
+}
+
+fn is_cn_numeral(c: char) -> bool {
+    "零一二两三四五六七八九十百".contains(c)
+}
+
+/// A number starting at `i`: ASCII digits or a Chinese numeral. Returns (value, end index).
+fn number_at(chars: &[char], i: usize) -> Option<(u32, usize)> {
+    let mut j = i;
+    if chars[i].is_ascii_digit() {
+        while j < chars.len() && chars[j].is_ascii_digit() {
+            j += 1;
+        }
+        let s: String = chars[i..j].iter().collect();
+        return s.parse().ok().map(|v| (v, j));
+    }
+    while j < chars.len() && is_cn_numeral(chars[j]) {
+        j += 1;
+    }
+    chinese_number(&chars[i..j]).map(|v| (v, j))
+}
+
+fn window(chars: &[char], from: usize, to: usize) -> String {
+    chars[from.min(chars.len())..to.min(chars.len())].iter().collect()
+}
+
+fn in_night(hour: u32, limits: Limits) -> bool {
+    if limits.night_start_hour > limits.night_end_hour {
+        hour >= limits.night_start_hour || hour < limits.night_end_hour
+    } else {
+        hour >= limits.night_start_hour && hour < limits.night_end_hour
+    }
+}
+
+/// Finds a clock time inside the night window: `23:30`, `2am`, `11 pm`, `凌晨3点`, `晚上11点`.
+fn has_night_clock_time(text: &str, limits: Limits) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let starts_number = (c.is_ascii_digit() || is_cn_numeral(c))
+            && (i == 0 || !(chars[i - 1].is_ascii_digit() || is_cn_numeral(chars[i - 1])));
+        if !starts_number {
+            i += 1;
+            continue;
+        }
+        let Some((value, end)) = number_at(&chars, i) else {
+            i += 1;
+            continue;
+        };
+        let prev_is_word = i > 0 && chars[i - 1].is_ascii_alphanumeric();
+        if c.is_ascii_digit() && !prev_is_word && value <= 24 {
+            // `23:30` (24-hour clock, two-digit minutes).
+            let hhmm = end + 2 < chars.len()
+                && chars[end] == ':'
+                && chars[end + 1].is_ascii_digit()
+                && chars[end + 2].is_ascii_digit()
+                && chars.get(end + 3).is_none_or(|c| !c.is_ascii_digit());
+            // Skip `:mm` to look for am/pm after it.
+            let mut k = if hhmm { end + 3 } else { end };
+            while chars.get(k) == Some(&' ') {
+                k += 1;
+            }
+            let rest = window(&chars, k, k + 4);
+            let pm = rest.starts_with("pm") || rest.starts_with("p.m");
+            let am = rest.starts_with("am") || rest.starts_with("a.m");
+            if (am || pm) && (1..=12).contains(&value) {
+                let hour = match (am, value) {
+                    (true, 12) => 0,
+                    (true, h) => h,
+                    (false, 12) => 12,
+                    (false, h) => h + 12,
+                };
+                if in_night(hour, limits) {
+                    return true;
+                }
+            } else if hhmm && value < 24 && in_night(value % 24, limits) {
+                return true;
+            }
+        }
+        // Chinese: number followed by 点 (o'clock), read with the time-of-day word before it.
+        if chars.get(end) == Some(&'点') && value <= 12 {
+            let before = window(&chars, i.saturating_sub(3), i);
+            let hour = if before.contains("凌晨") || before.contains("半夜") || before.contains("深夜")
+            {
+                Some(value % 12)
+            } else if before.contains("晚上") || before.contains("夜里") || before.contains("晚")
+            {
+                Some(if value == 12 { 0 } else { value + 12 })
+            } else if before.contains("早上") || before.contains("早晨") || before.contains("清晨")
+            {
+                Some(value)
+            } else {
+                None
+            };
+            if hour.is_some_and(|h| in_night(h, limits)) {
+                return true;
+            }
+        }
+        i = end.max(i + 1);
+    }
+    false
+}
+
+const EN_NUMBERS: [(&str, u32); 22] = [
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("fifteen", 15),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("a hundred", 100),
+    ("hundreds of", 100),
+    ("dozens of", 24),
+    ("a dozen", 12),
+    ("over a dozen", 13),
+    ("more than a dozen", 13),
+    ("scores of", 40),
+    ("one hundred", 100),
+];
+
+/// Finds a number of calls a day above `limit`: `一天打了20多个电话`, `每天几十个电话`,
+/// `called me 30 times a day`, `dozens of calls per day`.
+fn has_calls_per_day_over(text: &str, limit: u32) -> bool {
+    const CN_DAY: [&str; 7] = ["一天", "每天", "天天", "一日", "每日", "当天", "一上午"];
+    const CN_UNIT: [&str; 6] = ["个电话", "通电话", "次电话", "个未接", "通", "次"];
+    const EN_UNIT: [&str; 4] = ["times", "calls", "missed calls", "phone calls"];
+    const EN_DAY: [&str; 9] = [
+        "a day",
+        "per day",
+        "each day",
+        "every day",
+        "daily",
+        "in one day",
+        "in a day",
+        "in a single day",
+        "that day",
+    ];
+    let chars: Vec<char> = text.chars().collect();
+    let day_near = |from: usize, to: usize, marks: &[&str]| {
+        let w = window(&chars, from, to);
+        marks.iter().any(|m| w.contains(m))
+    };
+
+    // Chinese: `几十` / `上百` / numerals, then (多|来|余)? and a unit, with a day word nearby.
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let (value, end) = if c == '几' && chars.get(i + 1) == Some(&'十') {
+            (20, i + 2)
+        } else if (c == '上' || c == '几') && chars.get(i + 1) == Some(&'百') {
+            (100, i + 2)
+        } else if c.is_ascii_digit() || is_cn_numeral(c) {
+            if i > 0 && (chars[i - 1].is_ascii_digit() || is_cn_numeral(chars[i - 1])) {
+                i += 1;
+                continue;
+            }
+            match number_at(&chars, i) {
+                Some(v) => v,
+                None => {
+                    i += 1;
+                    continue;
+                }
+            }
+        } else {
+            i += 1;
+            continue;
+        };
+        let mut k = end;
+        if matches!(chars.get(k), Some('多' | '来' | '余')) {
+            k += 1;
+        }
+        let after = window(&chars, k, k + 4);
+        if value > limit
+            && CN_UNIT.iter().any(|u| after.starts_with(u))
+            && day_near(i.saturating_sub(10), k + 8, &CN_DAY)
+        {
+            return true;
+        }
+        i = end.max(i + 1);
+    }
+
+    // English: a number (digits or words), then a unit, with a day phrase nearby.
+    let lower = text;
+    let bytes = lower.as_bytes();
+    let mut candidates: Vec<(u32, usize, usize)> = Vec::new();
+    let mut b = 0;
+    while b < bytes.len() {
+        if bytes[b].is_ascii_digit() && (b == 0 || !bytes[b - 1].is_ascii_alphanumeric()) {
+            let mut e = b;
+            while e < bytes.len() && bytes[e].is_ascii_digit() {
+                e += 1;
+            }
+            if let Ok(v) = lower[b..e].parse::<u32>() {
+                candidates.push((v, b, e));
+            }
+            b = e;
+        } else {
+            b += 1;
+        }
+    }
+    for (word, v) in EN_NUMBERS {
+        let mut from = 0;
+        while let Some(pos) = lower[from..].find(word) {
+            let s = from + pos;
+            let e = s + word.len();
+            let left_ok = s == 0 || !bytes[s - 1].is_ascii_alphanumeric();
+            let right_ok = e == bytes.len() || !bytes[e].is_ascii_alphanumeric();
+            if left_ok && right_ok {
+                candidates.push((v, s, e));
+            }
+            from = e;
+        }
+    }
+    for (v, s, e) in candidates {
+        if v <= limit {
+            continue;
+        }
+        let mut rest = lower[e..].trim_start();
+        for skip in ["or more ", "plus ", "+ ", "odd ", "more ", "different "] {
+            rest = rest.strip_prefix(skip).unwrap_or(rest);
+        }
+        if !EN_UNIT.iter().any(|u| rest.starts_with(u)) {
+            continue;
+        }
+        let lo = lower.floor_char_boundary(s.saturating_sub(30));
+        let hi = lower.floor_char_boundary((e + 40).min(lower.len()));
+        let w = &lower[lo..hi];
+        if EN_DAY.iter().any(|d| w.contains(d)) {
+            return true;
+        }
+    }
+    false
+}

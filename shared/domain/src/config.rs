@@ -1,0 +1,98 @@
+//! The domain's configuration: classification rules, routing table and SLA policies.
+//!
+//! Every rule lives in a TOML file under `config/` at the repository root. The files are
+//! compiled into the binaries (so a Lambda needs no file system) and can be replaced at
+//! run time by pointing `REDRESS_CONFIG_DIR` at a folder holding files of the same names.
+
+use crate::classify::Classifier;
+use crate::routing::RoutingTable;
+use crate::sla::SlaPolicies;
+use std::path::Path;
+
+/// A configuration file that could not be read or does not make sense.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration file {file}: {message}")]
+pub struct ConfigError {
+    /// Which file (e.g. `routing.toml`).
+    pub file: String,
+    /// What is wrong with it, specifically.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// A new error about `file`.
+    pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The bundled classification rules.
+pub const CLASSIFICATION_TOML: &str = include_str!("../../../config/classification.toml");
+/// The bundled routing table.
+pub const ROUTING_TOML: &str = include_str!("../../../config/routing.toml");
+/// The bundled SLA policies.
+pub const SLA_TOML: &str = include_str!("../../../config/sla.toml");
+
+/// Everything the domain needs to assess a complaint, loaded and cross-checked once.
+#[derive(Debug)]
+pub struct DomainConfig {
+    pub classifier: Classifier,
+    pub routing: RoutingTable,
+    pub sla: SlaPolicies,
+}
+
+impl DomainConfig {
+    /// The configuration compiled into the binary.
+    pub fn bundled() -> Result<Self, ConfigError> {
+        Self::from_sources(CLASSIFICATION_TOML, ROUTING_TOML, SLA_TOML)
+    }
+
+    /// Reads `classification.toml`, `routing.toml` and `sla.toml` from a folder.
+    pub fn from_dir(dir: &Path) -> Result<Self, ConfigError> {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| ConfigError::new(name, format!("cannot read {}: {e}", dir.display())))
+        };
+        Self::from_sources(
+            &read("classification.toml")?,
+            &read("routing.toml")?,
+            &read("sla.toml")?,
+        )
+    }
+
+    /// The folder named by `REDRESS_CONFIG_DIR` if set, else the bundled files.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match std::env::var_os("REDRESS_CONFIG_DIR") {
+            Some(dir) if !dir.is_empty() => Self::from_dir(Path::new(&dir)),
+            _ => Self::bundled(),
+        }
+    }
+
+    /// Parses the three files and checks that they agree with each other.
+    pub fn from_sources(classification: &str, routing: &str, sla: &str) -> Result<Self, ConfigError> {
+        let classifier = Classifier::from_toml(classification)?;
+        let routing = RoutingTable::from_toml(routing)?;
+        let sla = SlaPolicies::from_toml(sla)?;
+        routing.check_against(&classifier, &sla)?;
+        Ok(Self {
+            classifier,
+            routing,
+            sla,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_configuration_loads_and_is_consistent() {
+        let config = DomainConfig::bundled().expect("bundled config must load");
+        assert!(config.classifier.category("collection_conduct").is_some());
+        assert!(config.classifier.category("other").is_some());
+    }
+}

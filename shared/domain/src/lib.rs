@@ -1,0 +1,18 @@
+//! The Redress domain: what a complaint is, how it is classified, routed and given
+//! deadlines, and how repeats are found. Plain types and pure functions: no AWS types,
+//! no I/O beyond reading configuration text.
+
+pub mod assess;
+pub mod borrower;
+pub mod classify;
+pub mod complaint;
+pub mod config;
+pub mod reference;
+pub mod repeat;
+pub mod routing;
+pub mod sla;
+pub mod taxonomy;
+pub mod ticket;
+pub mod ports;
+
+pub use taxonomy::{Bilingual, CategoryId, Channel, Language, Priority, Signal, TeamId};

@@ -1,0 +1,167 @@
+//! Complaint reference numbers and the status secrets that go with them.
+//!
+//! The secret is not stored anywhere: it is an HMAC of the reference under a server key,
+//! so a resubmitted form (same idempotency key) gets the same secret back, and a lookup
+//! is checked by recomputing it.
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt;
+
+/// Crockford base32: no I, L, O or U, so a reference read over the phone is unambiguous.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A complaint's public reference, e.g. `RD-261123-7KQ2M9XA`: date of receipt and 40
+/// random bits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Reference(String);
+
+/// A string that is not a reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a reference looks like RD-261123-7KQ2M9XA")]
+pub struct InvalidReference;
+
+impl Reference {
+    /// A new reference for a complaint received at `at`, from 5 random bytes.
+    pub fn generate(at: DateTime<Utc>, random: [u8; 5]) -> Self {
+        let mut bits = random.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let mut tail = [0u8; 8];
+        for slot in tail.iter_mut().rev() {
+            *slot = ALPHABET[(bits & 31) as usize];
+            bits >>= 5;
+        }
+        Reference(format!(
+            "RD-{}-{}",
+            at.format("%y%m%d"),
+            std::str::from_utf8(&tail).expect("alphabet is ASCII")
+        ))
+    }
+
+    /// Parses a reference typed by a person: case and surrounding space are forgiven.
+    pub fn parse(raw: &str) -> Result<Self, InvalidReference> {
+        let s = raw.trim().to_ascii_uppercase();
+        let b = s.as_bytes();
+        let ok = b.len() == 18
+            && s.starts_with("RD-")
+            && b[3..9].iter().all(u8::is_ascii_digit)
+            && b[9] == b'-'
+            && b[10..].iter().all(|c| ALPHABET.contains(c));
+        if ok {
+            Ok(Reference(s))
+        } else {
+            Err(InvalidReference)
+        }
+    }
+
+    /// The reference as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Derives and checks the secret a borrower needs to read a complaint's status.
+#[derive(Clone)]
+pub struct StatusSecrets {
+    key: Vec<u8>,
+}
+
+impl fmt::Debug for StatusSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StatusSecrets(..)")
+    }
+}
+
+impl StatusSecrets {
+    /// Secrets keyed by `key` (from the deployment's secret store).
+    pub fn new(key: &[u8]) -> Self {
+        Self { key: key.to_vec() }
+    }
+
+    /// The secret for a reference: 16 base32 characters (80 bits), grouped 4 by 4.
+    pub fn secret_for(&self, reference: &Reference) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"status-secret:");
+        mac.update(reference.as_str().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(19);
+        let mut bits = digest[..10].iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+        let mut chars = [0u8; 16];
+        for slot in chars.iter_mut().rev() {
+            *slot = ALPHABET[(bits & 31) as usize];
+            bits >>= 5;
+        }
+        for (i, c) in chars.iter().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                out.push('-');
+            }
+            out.push(*c as char);
+        }
+        out
+    }
+
+    /// True if `given` is the secret for `reference` (dashes, spaces and case forgiven).
+    /// Compared in constant time.
+    pub fn verify(&self, reference: &Reference, given: &str) -> bool {
+        let clean = |s: &str| -> Vec<u8> {
+            s.bytes()
+                .filter(|b| *b != b'-' && !b.is_ascii_whitespace())
+                .map(|b| b.to_ascii_uppercase())
+                .collect()
+        };
+        let expected = clean(&self.secret_for(reference));
+        let given = clean(given);
+        expected.len() == given.len() && expected.iter().zip(&given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-23T10:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn references_carry_the_date_and_parse_back() {
+        let r = Reference::generate(at(), [1, 2, 3, 4, 5]);
+        assert!(r.as_str().starts_with("RD-261123-"), "{r}");
+        assert_eq!(Reference::parse(&r.as_str().to_lowercase()).unwrap(), r);
+    }
+
+    #[test]
+    fn different_random_bytes_give_different_references() {
+        assert_ne!(
+            Reference::generate(at(), [0, 0, 0, 0, 1]),
+            Reference::generate(at(), [0, 0, 0, 0, 2])
+        );
+    }
+
+    #[test]
+    fn malformed_references_are_refused() {
+        for bad in ["", "RD-261123", "XX-261123-7KQ2M9XA", "RD-26112A-7KQ2M9XA", "RD-261123-7KQ2M9XI", "../etc/passwd"] {
+            assert_eq!(Reference::parse(bad), Err(InvalidReference), "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_secret_verifies_only_for_its_reference_and_key() {
+        let secrets = StatusSecrets::new(b"key-one");
+        let r1 = Reference::generate(at(), [1; 5]);
+        let r2 = Reference::generate(at(), [2; 5]);
+        let s1 = secrets.secret_for(&r1);
+        assert_eq!(s1.len(), 19);
+        assert!(secrets.verify(&r1, &s1));
+        assert!(secrets.verify(&r1, &s1.to_lowercase().replace('-', " ")));
+        assert!(!secrets.verify(&r2, &s1));
+        assert!(!StatusSecrets::new(b"key-two").verify(&r1, &s1));
+        assert!(!secrets.verify(&r1, ""));
+    }
+}

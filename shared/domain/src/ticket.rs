@@ -1,0 +1,161 @@
+//! The ticket a complaint becomes, and the audit events that record what happened to it.
+
+use crate::borrower::mask;
+use crate::classify::CategorySource;
+use crate::complaint::Complaint;
+use crate::repeat::RepeatFinding;
+use crate::sla::Deadlines;
+use crate::taxonomy::{Bilingual, CategoryId, Channel, Language, Priority, Signal, TeamId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The five stages of DESIGN.md, plus reopened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Received,
+    Acknowledged,
+    UnderAnalysis,
+    Resolved,
+    Closed,
+    Reopened,
+}
+
+impl TicketStatus {
+    /// The identifier used in storage and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Received => "received",
+            TicketStatus::Acknowledged => "acknowledged",
+            TicketStatus::UnderAnalysis => "under_analysis",
+            TicketStatus::Resolved => "resolved",
+            TicketStatus::Closed => "closed",
+            TicketStatus::Reopened => "reopened",
+        }
+    }
+
+    /// Parses the identifier written by [`TicketStatus::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            TicketStatus::Received,
+            TicketStatus::Acknowledged,
+            TicketStatus::UnderAnalysis,
+            TicketStatus::Resolved,
+            TicketStatus::Closed,
+            TicketStatus::Reopened,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+
+    /// How the status reads to a borrower.
+    pub fn label(self) -> Bilingual {
+        let (en, zh) = match self {
+            TicketStatus::Received => ("Received", "已受理"),
+            TicketStatus::Acknowledged => ("Acknowledged", "已确认"),
+            TicketStatus::UnderAnalysis => ("Under analysis", "处理中"),
+            TicketStatus::Resolved => ("Resolved", "已办结"),
+            TicketStatus::Closed => ("Closed", "已关闭"),
+            TicketStatus::Reopened => ("Reopened", "已重新处理"),
+        };
+        Bilingual {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+
+    /// True while the ticket still needs work.
+    pub fn is_open(self) -> bool {
+        !matches!(self, TicketStatus::Resolved | TicketStatus::Closed)
+    }
+}
+
+/// How to reach the borrower. The national id is kept only masked: the borrower key
+/// (an HMAC) is what matching uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub customer_id: Option<String>,
+    pub loan_number: Option<String>,
+    pub national_id_masked: Option<String>,
+}
+
+/// A routed complaint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub reference: String,
+    pub status: TicketStatus,
+    pub received_at: DateTime<Utc>,
+    pub channel: Channel,
+    pub product: String,
+    pub language: Language,
+    pub category: CategoryId,
+    pub category_source: CategorySource,
+    pub classification_reason: String,
+    pub signals: BTreeSet<Signal>,
+    pub team: TeamId,
+    pub priority: Priority,
+    pub routing_rule: String,
+    pub routing_reason: String,
+    pub deadlines: Deadlines,
+    pub repeat: RepeatFinding,
+    pub contact: Contact,
+    pub consent_to_contact: bool,
+    pub text: String,
+    pub desired_outcome: Option<String>,
+    /// Optimistic-concurrency version: 1 when created, +1 on every change.
+    pub version: u32,
+}
+
+impl Ticket {
+    /// Copies what a team needs to contact the borrower, masking the national id.
+    pub fn contact_from(complaint: &Complaint) -> Contact {
+        let b = &complaint.borrower;
+        Contact {
+            name: b.name.clone(),
+            phone: b.phone.clone(),
+            email: b.email.clone(),
+            customer_id: b.customer_id.clone(),
+            loan_number: b.loan_number.clone(),
+            national_id_masked: b.national_id.as_deref().map(|id| mask(id, 6, 4)),
+        }
+    }
+}
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// User id, or the system component (`intake`, `sweeper`).
+    pub id: String,
+    /// `system`, `borrower`, a team member's role, `manager`.
+    pub role: String,
+}
+
+impl Actor {
+    /// A component of the pipeline acting on its own.
+    pub fn system(component: &str) -> Self {
+        Actor {
+            id: component.to_string(),
+            role: "system".to_string(),
+        }
+    }
+}
+
+/// One immutable entry of a ticket's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub reference: String,
+    /// 1 for the first event; strictly increasing per ticket.
+    pub seq: u32,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    /// What happened (`received`, `acknowledged`, `note_added` …).
+    pub action: String,
+    pub from_status: Option<TicketStatus>,
+    pub to_status: TicketStatus,
+    /// A short account, free of personal data.
+    pub detail: String,
+}
