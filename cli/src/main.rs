@@ -1,1 +1,189 @@
-fn main() {}
+//! `redress`: classify complaints offline, check the configuration, and inspect and
+//! redrive the complaints dead-letter queue.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use redress_cli::{classify, config, dlq};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "redress", version, about = "Redress complaint pipeline tools", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Classify, route and set deadlines for complaints read as JSON lines on stdin.
+    ///
+    /// Each input line is a complaint in the API's shape; only "text" is required, e.g.
+    /// {"text": "催收电话一天打二十多次"}. Each output line (stdout, same order) is
+    /// {"line", "category", "category_label", "category_source", "signals", "team",
+    /// "priority", "sla_policy", "deadlines", "jrt_0169", "cfpb", "reason"}, or
+    /// {"line", "error", "fields"} for a line that is not valid input. Blank lines are
+    /// skipped. A summary goes to stderr. Exits 0 unless stdin or stdout fails.
+    ///
+    /// Deadlines run from the complaint's "submitted_at" if given, else from now.
+    ///
+    /// Example: redress classify --field complaint < demo/complaints.jsonl
+    Classify(ClassifyArgs),
+    /// Inspect and redrive the complaints dead-letter queue.
+    Dlq(DlqArgs),
+    /// Check the domain configuration (classification, routing, SLA policies).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Args)]
+struct ConfigDir {
+    /// Folder holding classification.toml, routing.toml and sla.toml [default:
+    /// REDRESS_CONFIG_DIR if set, else the configuration built into the binary]
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ClassifyArgs {
+    #[command(flatten)]
+    config: ConfigDir,
+    /// Take the complaint from this field of each line's object instead of the whole
+    /// line (demo/complaints.jsonl keeps it under "complaint")
+    #[arg(long, value_name = "NAME")]
+    field: Option<String>,
+    /// Fix the clock (RFC 3339, e.g. 2026-11-23T09:30:00+08:00) for reproducible output
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    now: Option<DateTime<Utc>>,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Load and cross-check the configuration and print a one-line summary.
+    Check(ConfigDir),
+}
+
+#[derive(Args)]
+struct DlqArgs {
+    /// URL of the complaints dead-letter queue
+    #[arg(long, env = "COMPLAINTS_DLQ_URL", global = true, value_name = "URL")]
+    dlq_url: Option<String>,
+    #[command(subcommand)]
+    command: DlqCommand,
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List dead-lettered messages: id, sent time, receive count, reference, size and
+    /// what is wrong with the body. Never prints a body (it holds personal data).
+    ///
+    /// Listing receives the messages: each one is hidden from other consumers for up to
+    /// 5 seconds and its receive count goes up by one. They are made visible again as
+    /// soon as the listing is done.
+    ///
+    /// AWS credentials, region and endpoint come from the usual AWS environment
+    /// (AWS_ENDPOINT_URL_SQS for the local stack).
+    List {
+        /// List at most this many messages
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+        max: u32,
+        /// Print JSON lines instead of a table
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigDir,
+    },
+    /// Move messages from the dead-letter queue back to the complaints queue.
+    ///
+    /// Each message is sent to the queue, and deleted from the dead-letter queue only
+    /// once the send succeeded. Fix what made intake fail first: a message that still
+    /// fails comes back here after the queue's maxReceiveCount.
+    Redrive {
+        /// URL of the complaints queue to send the messages to
+        #[arg(long, env = "COMPLAINTS_QUEUE_URL", value_name = "URL")]
+        queue_url: Option<String>,
+        /// Move at most this many messages [default: all]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        max: Option<u32>,
+        /// Only count the messages that would move (they are hidden for up to 5 s)
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-23T09:30:00+08:00: {e}"))
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Classify(args) => run_classify(args),
+        Command::Config {
+            command: ConfigCommand::Check(dir),
+        } => {
+            println!("{}", config::check(dir.config_dir.as_deref())?);
+            Ok(())
+        }
+        Command::Dlq(args) => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(run_dlq(args)),
+    }
+}
+
+fn run_classify(args: ClassifyArgs) -> Result<()> {
+    let config = config::load(args.config.config_dir.as_deref())?;
+    let now = args.now.unwrap_or_else(Utc::now);
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let summary = classify::run(&config, stdin, stdout, args.field.as_deref(), now)?;
+    let mut stderr = std::io::stderr().lock();
+    // A closed stderr is no reason to fail a finished run.
+    let _ = writeln!(stderr, "classified {}, errors {}", summary.classified, summary.errors);
+    Ok(())
+}
+
+async fn run_dlq(args: DlqArgs) -> Result<()> {
+    let dlq_url = required_url(args.dlq_url, "--dlq-url", "COMPLAINTS_DLQ_URL")?;
+    let client = aws_sdk_sqs::Client::new(&redress_aws::load_aws_config().await);
+    match args.command {
+        DlqCommand::List { max, json, config } => {
+            let config = config::load(config.config_dir.as_deref())?;
+            dlq::list(&client, &dlq_url, max as usize, json, &config).await
+        }
+        DlqCommand::Redrive {
+            queue_url,
+            max,
+            dry_run,
+        } => {
+            let queue_url = required_url(queue_url, "--queue-url", "COMPLAINTS_QUEUE_URL")?;
+            let r = dlq::redrive(&client, &dlq_url, &queue_url, max.map(|m| m as usize), dry_run).await?;
+            if dry_run {
+                println!("dry run: would move {} message(s)", r.moved);
+                return Ok(());
+            }
+            println!("moved {} message(s) to {queue_url}", r.moved);
+            if r.sent_not_deleted > 0 {
+                eprintln!(
+                    "warning: {} message(s) were sent but not deleted from the dead-letter queue; \
+                     intake ignores the duplicate delivery, redrive again to clear them",
+                    r.sent_not_deleted
+                );
+            }
+            if r.failed > 0 {
+                anyhow::bail!("{} message(s) could not be sent and stay in the dead-letter queue", r.failed);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn required_url(value: Option<String>, flag: &str, env: &str) -> Result<String> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .with_context(|| format!("no queue URL: pass {flag} or set {env}"))
+}

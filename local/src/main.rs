@@ -1,1 +1,60 @@
-fn main() {}
+//! `redress-local`: runs the whole pipeline on this machine.
+// The SDK's nested futures need more than the default query depth.
+#![recursion_limit = "256"]
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use redress_local::{demo, LocalOptions, LocalPipeline};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Run Redress locally: api on HTTP, intake polling SQS, against DynamoDB Local and moto
+/// (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`).
+#[derive(Parser, Debug)]
+#[command(name = "redress-local", version)]
+struct Args {
+    /// Address to serve the api on.
+    #[arg(long, default_value = "127.0.0.1:3000", env = "REDRESS_HTTP_ADDR")]
+    listen: SocketAddr,
+    /// Prefix of table and queue names.
+    #[arg(long, default_value = "redress", env = "REDRESS_PREFIX")]
+    prefix: String,
+    /// Workspace root (where infra/template.yaml is).
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Demo complaints to load at start (JSON lines); skipped if absent.
+    #[arg(long)]
+    demo: Option<PathBuf>,
+    /// Retry failed messages after this many seconds instead of the queue's visibility
+    /// timeout (a faster way to watch poison messages reach the dead-letter queue).
+    #[arg(long)]
+    retry_after: Option<u64>,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    redress_aws::telemetry::init();
+    let args = Args::parse();
+    let mut options = LocalOptions::new(&args.root, &args.prefix);
+    options.http_addr = args.listen;
+    options.retry_after = args.retry_after.map(Duration::from_secs);
+    let pipeline = LocalPipeline::start(options)
+        .await
+        .context("starting the local pipeline (is the local stack up? `bash scripts/stack.sh start`)")?;
+
+    println!("Redress is running.");
+    println!("  API:                {}", pipeline.base_url);
+    println!("  tickets table:      {}", pipeline.resources.table("TicketsTable")?);
+    println!("  complaints queue:   {}", pipeline.resources.queue_url("ComplaintsQueue")?);
+    println!("  dead-letter queue:  {}", pipeline.resources.queue_url("ComplaintsDeadLetterQueue")?);
+    if let Some(path) = &args.demo {
+        let (accepted, refused) = demo::load(&pipeline, path).await?;
+        println!("  demo complaints:    {accepted} accepted, {refused} refused ({})", path.display());
+    }
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    println!("Stopping…");
+    pipeline.stop().await;
+    Ok(())
+}

@@ -21,6 +21,8 @@ use redress_domain::config::DomainConfig;
 use redress_domain::ports::{ComplaintLookup, ComplaintQueue, SubmissionLog};
 use redress_domain::reference::StatusSecrets;
 use std::sync::Arc;
+use redress_aws::env::{self, EnvError, VarSource};
+use redress_aws::{DynamoStore, SdkConfig, SqsComplaintQueue};
 
 /// Largest request body accepted, in bytes. A complaint is at most 5,000 characters
 /// (≤ 20 KB in UTF-8); the rest is headroom for the other fields.
@@ -34,6 +36,20 @@ pub struct ApiDeps<S, Q> {
     pub secrets: StatusSecrets,
     /// The clock (a parameter so tests can fix it).
     pub now: fn() -> DateTime<Utc>,
+}
+
+impl ApiDeps<DynamoStore, SqsComplaintQueue> {
+    /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
+    /// `COMPLAINTS_QUEUE_URL`, `STATUS_HMAC_KEY`).
+    pub fn from_env(vars: &dyn VarSource, aws: &SdkConfig, config: Arc<DomainConfig>) -> Result<Self, EnvError> {
+        Ok(ApiDeps {
+            config,
+            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), env::required(vars, "TICKETS_TABLE")?),
+            queue: SqsComplaintQueue::new(aws_sdk_sqs::Client::new(aws), env::required(vars, "COMPLAINTS_QUEUE_URL")?),
+            secrets: StatusSecrets::new(&env::required_key(vars, "STATUS_HMAC_KEY")?),
+            now: Utc::now,
+        })
+    }
 }
 
 /// Handles one request. Never fails: every error becomes an HTTP answer.

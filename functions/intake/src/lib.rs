@@ -23,6 +23,8 @@ use redress_domain::ports::{BorrowerHistory, CreateOutcome, StoreError, TicketWr
 use redress_domain::reference::Reference;
 use redress_domain::repeat::PriorComplaint;
 use std::sync::Arc;
+use redress_aws::env::{self, EnvError, VarSource};
+use redress_aws::{DynamoStore, SdkConfig};
 use tracing::{error, info, instrument, warn};
 
 /// What the intake handler needs, built once per cold start.
@@ -30,6 +32,18 @@ pub struct IntakeDeps<S> {
     pub config: Arc<DomainConfig>,
     pub keyer: BorrowerKeyer,
     pub store: S,
+}
+
+impl IntakeDeps<DynamoStore> {
+    /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
+    /// `BORROWER_HMAC_KEY`, `RETENTION_DAYS`).
+    pub fn from_env(vars: &dyn VarSource, aws: &SdkConfig, config: Arc<DomainConfig>) -> Result<Self, EnvError> {
+        let table = env::required(vars, "TICKETS_TABLE")?;
+        let keyer = BorrowerKeyer::new(&env::required_key(vars, "BORROWER_HMAC_KEY")?);
+        let retention_days = env::required_number(vars, "RETENTION_DAYS")?;
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table).with_retention_days(retention_days);
+        Ok(Self { config, keyer, store })
+    }
 }
 
 /// What became of one message.

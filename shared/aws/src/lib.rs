@@ -10,6 +10,7 @@ pub mod store;
 pub mod telemetry;
 
 pub use queue::SqsComplaintQueue;
+pub use aws_config::SdkConfig;
 pub use store::DynamoStore;
 
 /// Loads the AWS configuration once per process: region, credentials and any

@@ -121,12 +121,15 @@ struct SignalRule {
     unless: Vec<usize>,
     detector: Option<(Detector, u32)>,
     keywords: Vec<Keyword>,
+    /// Keywords that add to the score only once a main keyword or the detector matched.
+    context: Vec<Keyword>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Category(usize),
     Signal(usize),
+    SignalContext(usize),
 }
 
 #[derive(Debug)]
@@ -211,6 +214,8 @@ struct RawSignal {
     detector_weight: Option<i64>,
     #[serde(default)]
     keywords: BTreeMap<String, i64>,
+    #[serde(default)]
+    context: BTreeMap<String, i64>,
 }
 
 fn one() -> i64 {
@@ -223,14 +228,19 @@ fn err(message: impl Into<String>) -> ConfigError {
 
 fn positive(value: i64, what: impl FnOnce() -> String) -> Result<u32, ConfigError> {
     if value <= 0 {
-        return Err(err(format!("{} must be greater than 0 (found {value})", what())));
+        return Err(err(format!(
+            "{} must be greater than 0 (found {value})",
+            what()
+        )));
     }
     u32::try_from(value).map_err(|_| err(format!("{} is too large ({value})", what())))
 }
 
 fn check_bilingual(text: &Bilingual, what: &str, id: &str) -> Result<(), ConfigError> {
     if text.en.trim().is_empty() || text.zh.trim().is_empty() {
-        return Err(err(format!("category `{id}` needs a {what} in both en and zh")));
+        return Err(err(format!(
+            "category `{id}` needs a {what} in both en and zh"
+        )));
     }
     Ok(())
 }
@@ -240,10 +250,7 @@ fn is_jrt_code(code: &str) -> bool {
     b.len() == 3 && b[0] == b'C' && b[1].is_ascii_digit() && b[2].is_ascii_digit()
 }
 
-fn keywords(
-    raw: BTreeMap<String, i64>,
-    owner: &str,
-) -> Result<Vec<Keyword>, ConfigError> {
+fn keywords(raw: BTreeMap<String, i64>, owner: &str) -> Result<Vec<Keyword>, ConfigError> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::with_capacity(raw.len());
     for (term, weight) in raw {
@@ -256,7 +263,9 @@ fn keywords(
             )));
         }
         if norm != norm.trim() {
-            return Err(err(format!("{owner}: keyword `{term}` starts or ends with a space")));
+            return Err(err(format!(
+                "{owner}: keyword `{term}` starts or ends with a space"
+            )));
         }
         if !seen.insert((norm, term.ends_with('*'))) {
             return Err(err(format!(
@@ -281,10 +290,9 @@ impl Classifier {
             },
             Some(l) => {
                 let hour = |v: i64, name: &str| {
-                    u32::try_from(v)
-                        .ok()
-                        .filter(|h| *h <= 23)
-                        .ok_or_else(|| err(format!("limits.{name} must be an hour 0-23 (found {v})")))
+                    u32::try_from(v).ok().filter(|h| *h <= 23).ok_or_else(|| {
+                        err(format!("limits.{name} must be an hour 0-23 (found {v})"))
+                    })
                 };
                 Limits {
                     night_start_hour: hour(l.night_start_hour, "night_start_hour")?,
@@ -335,7 +343,9 @@ impl Classifier {
                 .cfpb
                 .ok_or_else(|| err(format!("category `{id}` has no cfpb code")))?;
             if cfpb.product.trim().is_empty() || cfpb.issue.trim().is_empty() {
-                return Err(err(format!("category `{id}` needs a cfpb product and issue")));
+                return Err(err(format!(
+                    "category `{id}` needs a cfpb product and issue"
+                )));
             }
             if id == OTHER_CATEGORY && !c.keywords.is_empty() {
                 return Err(err(
@@ -363,8 +373,8 @@ impl Classifier {
         };
         let mut signals: Vec<SignalRule> = Vec::with_capacity(raw.signals.len());
         for s in raw.signals {
-            let signal = Signal::parse(&s.id)
-                .ok_or_else(|| err(format!("unknown signal `{}`", s.id)))?;
+            let signal =
+                Signal::parse(&s.id).ok_or_else(|| err(format!("unknown signal `{}`", s.id)))?;
             if signal == Signal::Repeat {
                 return Err(err(
                     "signal `repeat` comes from the borrower index, not from text; remove it",
@@ -397,6 +407,7 @@ impl Classifier {
                     )))
                 }
             };
+            let context = keywords(s.context, &format!("{owner} context"))?;
             let keywords = keywords(s.keywords, &owner)?;
             if keywords.is_empty() && detector.is_none() {
                 return Err(err(format!("{owner} has no keywords and no detector")));
@@ -408,6 +419,7 @@ impl Classifier {
                 unless,
                 detector,
                 keywords,
+                context,
             });
         }
 
@@ -467,7 +479,12 @@ impl Classifier {
                 continue;
             }
             let p = &self.patterns[pid];
-            if p.boundary_start && norm[..m.start()].chars().next_back().is_some_and(is_word_char) {
+            if p.boundary_start
+                && norm[..m.start()]
+                    .chars()
+                    .next_back()
+                    .is_some_and(is_word_char)
+            {
                 continue;
             }
             if p.boundary_end && norm[m.end()..].chars().next().is_some_and(is_word_char) {
@@ -478,11 +495,13 @@ impl Classifier {
 
         let mut cat_scores = vec![0u32; self.categories.len()];
         let mut sig_scores = vec![0u32; self.signals.len()];
+        let mut sig_context = vec![0u32; self.signals.len()];
         for (pid, _) in seen.iter().enumerate().filter(|(_, s)| **s) {
             for (target, weight) in &self.patterns[pid].targets {
                 match *target {
                     Target::Category(i) => cat_scores[i] += weight,
                     Target::Signal(i) => sig_scores[i] += weight,
+                    Target::SignalContext(i) => sig_context[i] += weight,
                 }
             }
         }
@@ -497,6 +516,9 @@ impl Classifier {
                 if found {
                     sig_scores[i] += weight;
                 }
+            }
+            if sig_scores[i] > 0 {
+                sig_scores[i] += sig_context[i];
             }
         }
         let present: Vec<usize> = (0..self.signals.len())
@@ -513,7 +535,7 @@ impl Classifier {
                 CategorySource::Borrower,
                 format!("borrower chose {}; kept", self.categories[i].id),
             ),
-            None => self.from_text(&cat_scores, &seen),
+            None => self.category_from_text(&cat_scores, &seen),
         };
 
         // A signal overrides unless the current category is one it leaves alone, or one that
@@ -526,7 +548,10 @@ impl Classifier {
         let endorsed = applicable.iter().any(|r| r.overrides == Some(category));
         if let (false, Some(rule)) = (endorsed, applicable.first()) {
             let target = rule.overrides.unwrap_or(category);
-            let terms = self.matched_terms(&seen, |t| matches!(t, Target::Signal(i) if self.signals[i].signal == rule.signal));
+            let terms = self.matched_terms(
+                &seen,
+                |t| matches!(t, Target::Signal(i) if self.signals[i].signal == rule.signal),
+            );
             let what = match source {
                 CategorySource::Borrower => {
                     format!("borrower chose {}", self.categories[category].id)
@@ -558,7 +583,7 @@ impl Classifier {
         }
     }
 
-    fn from_text(&self, scores: &[u32], seen: &[bool]) -> (usize, CategorySource, String) {
+    fn category_from_text(&self, scores: &[u32], seen: &[bool]) -> (usize, CategorySource, String) {
         // Highest score wins; on a tie the earlier category (strict `>` keeps the first).
         let mut best: Option<usize> = None;
         let mut second: Option<usize> = None;
@@ -580,7 +605,8 @@ impl Classifier {
         }
         match best {
             Some(b) if scores[b] >= self.min_score => {
-                let terms = self.matched_terms(seen, |t| matches!(t, Target::Category(i) if i == b));
+                let terms =
+                    self.matched_terms(seen, |t| matches!(t, Target::Category(i) if i == b));
                 let mut reason = format!(
                     "text matched {} (score {}: {terms})",
                     self.categories[b].id, scores[b]
@@ -638,6 +664,12 @@ fn build_automaton(
                 .iter()
                 .enumerate()
                 .map(|(i, r)| (Target::Signal(i), &r.keywords)),
+        )
+        .chain(
+            signals
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (Target::SignalContext(i), &r.context)),
         );
     for (target, kws) in owners {
         for kw in kws {
@@ -749,7 +781,9 @@ fn number_at(chars: &[char], i: usize) -> Option<(u32, usize)> {
 }
 
 fn window(chars: &[char], from: usize, to: usize) -> String {
-    chars[from.min(chars.len())..to.min(chars.len())].iter().collect()
+    chars[from.min(chars.len())..to.min(chars.len())]
+        .iter()
+        .collect()
 }
 
 fn in_night(hour: u32, limits: Limits) -> bool {
@@ -809,7 +843,9 @@ fn has_night_clock_time(text: &str, limits: Limits) -> bool {
         // Chinese: number followed by 点 (o'clock), read with the time-of-day word before it.
         if chars.get(end) == Some(&'点') && value <= 12 {
             let before = window(&chars, i.saturating_sub(3), i);
-            let hour = if before.contains("凌晨") || before.contains("半夜") || before.contains("深夜")
+            let hour = if before.contains("凌晨")
+                || before.contains("半夜")
+                || before.contains("深夜")
             {
                 Some(value % 12)
             } else if before.contains("晚上") || before.contains("夜里") || before.contains("晚")
@@ -903,6 +939,12 @@ fn has_calls_per_day_over(text: &str, limit: u32) -> bool {
             continue;
         };
         let mut k = end;
+        let mut value = value;
+        // `十几` / `二十几`: "ten-odd"; count it as the middle of the range.
+        if chars.get(k) == Some(&'几') && value % 10 == 0 {
+            value += 5;
+            k += 1;
+        }
         if matches!(chars.get(k), Some('多' | '来' | '余')) {
             k += 1;
         }
@@ -967,4 +1009,481 @@ fn has_calls_per_day_over(text: &str, limit: u32) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CLASSIFICATION_TOML;
+
+    fn bundled() -> Classifier {
+        Classifier::from_toml(CLASSIFICATION_TOML).expect("bundled classification.toml loads")
+    }
+
+    fn category_of(text: &str) -> String {
+        bundled().classify(text, None).category
+    }
+
+    fn signals_of(text: &str) -> BTreeSet<Signal> {
+        bundled().classify(text, None).signals
+    }
+
+    #[test]
+    fn bundled_rules_load_with_the_default_categories_in_order() {
+        let c = bundled();
+        let ids: Vec<&str> = c.categories().iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "collection_conduct",
+                "repayment_difficulty",
+                "fees_interest",
+                "payments",
+                "credit_reporting",
+                "privacy",
+                "fraud",
+                "marketing",
+                "contract_terms",
+                "service_quality",
+                "other"
+            ]
+        );
+        for d in c.categories() {
+            assert!(!d.label.en.is_empty() && !d.label.zh.is_empty());
+            assert!(!d.description.en.is_empty() && !d.description.zh.is_empty());
+            assert!(!d.jrt_0169.label.zh.is_empty(), "{}", d.id);
+            assert!(
+                !d.cfpb.product.is_empty() && !d.cfpb.issue.is_empty(),
+                "{}",
+                d.id
+            );
+        }
+        assert!(!c.signal_keywords(Signal::Threat).is_empty());
+        assert!(c.signal_keywords(Signal::Repeat).is_empty());
+        assert!(!c.category_keywords("fees_interest").is_empty());
+    }
+
+    #[test]
+    fn each_category_is_found_from_a_typical_chinese_and_english_text() {
+        let cases = [
+            (
+                "collection_conduct",
+                "催收员天天骚扰我，还辱骂我，这是暴力催收。",
+                "The debt collector harassed me and was abusive on the phone.",
+            ),
+            (
+                "repayment_difficulty",
+                "我失业了，实在还不上，想申请延期还款。",
+                "I lost my job and can't afford the payments, I need a payment plan.",
+            ),
+            (
+                "fees_interest",
+                "借一万到手八千，砍头息加服务费，利息太高了。",
+                "There is a hidden fee and penalty interest on my loan.",
+            ),
+            (
+                "payments",
+                "这个月重复扣款了，扣了两次，请退款。",
+                "I was double charged this month and want a refund.",
+            ),
+            (
+                "credit_reporting",
+                "已经结清了，征信报告还显示逾期记录。",
+                "My credit report still shows a late payment after I paid off the loan.",
+            ),
+            (
+                "privacy",
+                "你们泄露了我的个人信息，侵犯我的隐私。",
+                "You shared my personal data without consent, a data breach.",
+            ),
+            (
+                "fraud",
+                "有人冒用我的身份证办了冒名贷款。",
+                "Someone took out a loan in my name, this is identity theft.",
+            ),
+            (
+                "marketing",
+                "宣传零利息是虚假宣传，还搭售保险。",
+                "The advert was misleading and insurance was bundled into the loan.",
+            ),
+            (
+                "contract_terms",
+                "合同没说明这些条款，是霸王条款。",
+                "The small print in the contract was never disclosed to me.",
+            ),
+            (
+                "service_quality",
+                "客服态度差，APP登录不了。",
+                "Customer service was rude and I can't log in to the app.",
+            ),
+        ];
+        for (want, zh, en) in cases {
+            assert_eq!(category_of(zh), want, "zh: {zh}");
+            assert_eq!(category_of(en), want, "en: {en}");
+        }
+    }
+
+    #[test]
+    fn each_signal_is_found_in_both_languages() {
+        let cases = [
+            (
+                Signal::Threat,
+                "催收威胁说要带人上门。",
+                "The collector threatened to come to my house.",
+            ),
+            (
+                Signal::Vulnerability,
+                "我生病住院了，活不下去了。",
+                "I am in hospital and feel suicidal.",
+            ),
+            (
+                Signal::AuthorityMention,
+                "我要打12378投诉到金融监管总局。",
+                "I will complain to the CFPB and my lawyer.",
+            ),
+            (
+                Signal::ThirdPartyHarassment,
+                "催收爆通讯录，打给我家人。",
+                "They called my mother and told my employer.",
+            ),
+            (
+                Signal::FraudInProgress,
+                "有人冒名贷款，盗刷还在继续。",
+                "Someone is using a loan in my name, identity theft.",
+            ),
+            (
+                Signal::NightCollection,
+                "催收凌晨3点打电话。",
+                "A collector called me at 2am.",
+            ),
+            (
+                Signal::ExcessiveCalls,
+                "催收一天打了20多个电话。",
+                "They called me 30 times a day.",
+            ),
+        ];
+        for (signal, zh, en) in cases {
+            assert!(
+                signals_of(zh).contains(&signal),
+                "{signal} not found in {zh}"
+            );
+            assert!(
+                signals_of(en).contains(&signal),
+                "{signal} not found in {en}"
+            );
+        }
+    }
+
+    #[test]
+    fn repeat_is_never_emitted_from_text() {
+        let r = bundled().classify(
+            "我又投诉了第三次，上次的问题还是没解决。I complained again.",
+            None,
+        );
+        assert!(!r.signals.contains(&Signal::Repeat));
+    }
+
+    #[test]
+    fn feel_does_not_match_fee_and_had_does_not_match_ad() {
+        let c = bundled();
+        let r = c.classify(
+            "I feel that I had no help at all and I feel coffee is good",
+            None,
+        );
+        assert_eq!(r.category, "other");
+        assert_eq!(r.source, CategorySource::Fallback);
+        let fee = c.classify("The fee was a surprise; the Fees too.", None);
+        assert!(fee.reason.contains("fee"), "{}", fee.reason);
+    }
+
+    #[test]
+    fn english_matching_ignores_case_and_full_width_forms() {
+        assert_eq!(
+            category_of("HIDDEN FEES and PENALTY INTEREST"),
+            "fees_interest"
+        );
+        assert_eq!(category_of("ＡＰＰ登录不了，客服态度差"), "service_quality");
+        assert!(signals_of("collector called at ２３：３０").contains(&Signal::NightCollection));
+    }
+
+    #[test]
+    fn clock_times_outside_the_night_window_are_not_night_collection() {
+        for text in [
+            "The collector called at 3pm and at 9:15.",
+            "催收下午3点打电话。",
+            "They called at 8am.",
+        ] {
+            assert!(
+                !signals_of(text).contains(&Signal::NightCollection),
+                "{text}"
+            );
+        }
+        for text in [
+            "The collector called at 11 pm.",
+            "collector rang at 06:45",
+            "晚上11点催收打电话",
+            "早上6点就打电话催收",
+        ] {
+            assert!(
+                signals_of(text).contains(&Signal::NightCollection),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn six_calls_a_day_is_within_the_guideline_but_seven_is_not() {
+        assert!(
+            !signals_of("The collector called 6 times a day.").contains(&Signal::ExcessiveCalls)
+        );
+        assert!(signals_of("The collector called 7 times a day.").contains(&Signal::ExcessiveCalls));
+        assert!(!signals_of("催收一天打了六个电话").contains(&Signal::ExcessiveCalls));
+        assert!(signals_of("催收每天打十几个电话").contains(&Signal::ExcessiveCalls));
+        assert!(signals_of("每天几十个电话").contains(&Signal::ExcessiveCalls));
+    }
+
+    #[test]
+    fn borrower_choice_is_kept() {
+        let r = bundled().classify(
+            "I was double charged and want a refund.",
+            Some("fees_interest"),
+        );
+        assert_eq!(r.category, "fees_interest");
+        assert_eq!(r.source, CategorySource::Borrower);
+        assert_eq!(r.reason, "borrower chose fees_interest; kept");
+    }
+
+    #[test]
+    fn other_or_an_unknown_choice_is_classified_from_the_text() {
+        let c = bundled();
+        for chosen in [Some("other"), Some("no_such_category"), None] {
+            let r = c.classify("I was double charged and want a refund.", chosen);
+            assert_eq!(r.category, "payments");
+            assert_eq!(r.source, CategorySource::Text);
+            assert!(
+                r.reason.starts_with("text matched payments (score"),
+                "{}",
+                r.reason
+            );
+        }
+    }
+
+    #[test]
+    fn fraud_in_progress_overrides_a_chosen_category_with_a_reason() {
+        let r = bundled().classify(
+            "Someone took out a loan in my name and payments are still being taken.",
+            Some("payments"),
+        );
+        assert_eq!(r.category, "fraud");
+        assert_eq!(r.source, CategorySource::SignalOverride);
+        assert!(r.signals.contains(&Signal::FraudInProgress));
+        assert!(r.reason.contains("borrower chose payments"), "{}", r.reason);
+        assert!(r.reason.contains("fraud in progress"), "{}", r.reason);
+        assert!(r.reason.ends_with("moved to fraud"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_collection_signal_does_not_move_a_fraud_complaint() {
+        let r = bundled().classify(
+            "Someone took a loan in my name and now a collector threatened me.",
+            Some("fraud"),
+        );
+        assert_eq!(r.category, "fraud");
+        assert_eq!(r.source, CategorySource::Borrower);
+        assert!(r.signals.contains(&Signal::Threat));
+    }
+
+    #[test]
+    fn empty_or_odd_text_gives_other() {
+        let c = bundled();
+        for text in ["", "   ", "?!?!", "12345678", "🙂🙂🙂", "a"] {
+            let r = c.classify(text, None);
+            assert_eq!(r.category, "other", "{text:?}");
+            assert_eq!(r.source, CategorySource::Fallback);
+            assert!(r.signals.is_empty());
+        }
+    }
+
+    #[test]
+    fn ties_go_to_the_category_listed_first() {
+        let src = CLASSIFICATION_TOML.replace("min_score = 3", "min_score = 1");
+        let c = Classifier::from_toml(&src).unwrap();
+        // `fee` (fees_interest, 2) against `agreement` (contract_terms, 2).
+        let r = c.classify("fee agreement", None);
+        assert_eq!(r.category, "fees_interest");
+    }
+
+    fn config_error(src: &str) -> String {
+        match Classifier::from_toml(src) {
+            Ok(_) => panic!("expected a ConfigError"),
+            Err(e) => {
+                assert_eq!(e.file, "classification.toml");
+                e.message
+            }
+        }
+    }
+
+    const MINIMAL: &str = r#"
+[scoring]
+min_score = 2
+[[category]]
+id = "fees_interest"
+label = { en = "Fees", zh = "费用" }
+description = { en = "Fees", zh = "费用" }
+jrt_0169 = { code = "", label = { en = "Pricing", zh = "定价收费" } }
+cfpb = { product = "P", issue = "I" }
+[category.keywords]
+"fee" = 2
+[[category]]
+id = "other"
+label = { en = "Other", zh = "其他" }
+description = { en = "Other", zh = "其他" }
+jrt_0169 = { code = "C99", label = { en = "Other", zh = "其他" } }
+cfpb = { product = "P", issue = "I" }
+[[signal]]
+id = "threat"
+overrides_category = "fees_interest"
+[signal.keywords]
+"threat" = 1
+"#;
+
+    #[test]
+    fn a_minimal_file_loads() {
+        let c = Classifier::from_toml(MINIMAL).unwrap();
+        assert_eq!(c.classify("a fee", None).category, "fees_interest");
+    }
+
+    #[test]
+    fn bad_rules_give_a_specific_config_error() {
+        let cases = [
+            (
+                MINIMAL.replace("id = \"other\"", "id = \"fees_interest\""),
+                "category `fees_interest` is defined twice",
+            ),
+            (
+                MINIMAL.replace("id = \"threat\"", "id = \"menace\""),
+                "unknown signal `menace`",
+            ),
+            (
+                MINIMAL.replace("id = \"threat\"", "id = \"repeat\""),
+                "signal `repeat` comes from the borrower index",
+            ),
+            (
+                MINIMAL.replace("id = \"other\"", "id = \"misc\""),
+                "the fallback category `other` is missing",
+            ),
+            (
+                MINIMAL.replace(
+                    "overrides_category = \"fees_interest\"",
+                    "overrides_category = \"nope\"",
+                ),
+                "names unknown category `nope`",
+            ),
+            (
+                MINIMAL.replace("\"fee\" = 2", "\"fee\" = 0"),
+                "weight of keyword `fee` must be greater than 0",
+            ),
+            (
+                MINIMAL.replace("\"threat\" = 1", "\"threat\" = -3"),
+                "weight of keyword `threat` must be greater than 0",
+            ),
+            (
+                MINIMAL.replace(
+                    "cfpb = { product = \"P\", issue = \"I\" }\n[category.keywords]",
+                    "[category.keywords]",
+                ),
+                "category `fees_interest` has no cfpb code",
+            ),
+            (
+                MINIMAL.replacen(
+                    "jrt_0169 = { code = \"\", label = { en = \"Pricing\", zh = \"定价收费\" } }\n",
+                    "",
+                    1,
+                ),
+                "category `fees_interest` has no jrt_0169 code",
+            ),
+            (
+                MINIMAL.replacen("label = { en = \"Fees\", zh = \"费用\" }\n", "", 1),
+                "category `fees_interest` has no label",
+            ),
+            (
+                MINIMAL.replacen(
+                    "zh = \"费用\" }\ndescription",
+                    "zh = \"\" }\ndescription",
+                    1,
+                ),
+                "category `fees_interest` needs a label in both en and zh",
+            ),
+            (
+                MINIMAL.replace("code = \"C99\"", "code = \"99\""),
+                "jrt_0169 code `99` is not of the form C01",
+            ),
+            (
+                MINIMAL.replace("min_score = 2", "min_score = 0"),
+                "scoring.min_score must be greater than 0",
+            ),
+            (
+                MINIMAL.replace("\"fee\" = 2", "\"fee\" = 2\n\"FEE\" = 1"),
+                "keyword `fee` is listed twice",
+            ),
+            (
+                MINIMAL.replace("[scoring]", "[scoring]\nbogus = 1"),
+                "unknown field `bogus`",
+            ),
+        ];
+        for (src, want) in cases {
+            let message = config_error(&src);
+            assert!(message.contains(want), "expected {want:?} in {message:?}");
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct DemoLine {
+        expected_category: String,
+        expected_signals: BTreeSet<Signal>,
+        complaint: DemoForm,
+    }
+
+    #[derive(Deserialize)]
+    struct DemoForm {
+        text: String,
+        category: Option<String>,
+    }
+
+    #[test]
+    fn classify_every_demo_complaint_as_expected() {
+        let c = bundled();
+        let demo = include_str!("../../../demo/complaints.jsonl");
+        let mut failures = Vec::new();
+        let mut count = 0;
+        for (n, line) in demo
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            count += 1;
+            let d: DemoLine =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("demo line {}: {e}", n + 1));
+            let r = c.classify(&d.complaint.text, d.complaint.category.as_deref());
+            if r.category != d.expected_category || r.signals != d.expected_signals {
+                failures.push(format!(
+                    "line {}: expected {} {:?}, got {} {:?} ({})\n    {}",
+                    n + 1,
+                    d.expected_category,
+                    d.expected_signals,
+                    r.category,
+                    r.signals,
+                    r.reason,
+                    d.complaint.text
+                ));
+            }
+        }
+        assert!(count >= 72, "only {count} demo lines");
+        assert!(
+            failures.is_empty(),
+            "{} of {count} demo lines failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
 }

@@ -1,0 +1,7 @@
+//! The `redress` command-line tool, as a library so its pure parts are unit-tested:
+//! classifying complaints offline, checking the configuration, and inspecting and
+//! redriving the complaints dead-letter queue.
+
+pub mod classify;
+pub mod config;
+pub mod dlq;

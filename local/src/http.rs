@@ -1,0 +1,285 @@
+//! Serves the api handler over HTTP on localhost, the way API Gateway (HTTP API, payload
+//! format 2.0) calls it in AWS: each request becomes the same JSON event, and only the
+//! routes the template declares reach the function.
+
+use crate::template::FunctionSpec;
+use anyhow::{Context, Result};
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The largest body the local gateway passes on (API Gateway's own limit is 10 MB; the
+/// function enforces its smaller one).
+const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// A handler for lambda_http requests (the api function's `handle`).
+pub type HttpHandler = Arc<
+    dyn Fn(lambda_http::Request) -> Pin<Box<dyn Future<Output = lambda_http::Response<lambda_http::Body>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A route declared in the template: method and path template (`/complaints/{reference}`).
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+}
+
+impl Route {
+    /// The routes of a function's HttpApi events.
+    pub fn from_function(function: &FunctionSpec) -> Vec<Route> {
+        function
+            .http_events
+            .iter()
+            .map(|(method, path)| Route {
+                method: method.clone(),
+                path: path.clone(),
+            })
+            .collect()
+    }
+
+    /// Path parameters if `path` matches this route's path template.
+    fn match_path(&self, path: &str) -> Option<Map<String, Value>> {
+        let want: Vec<&str> = self.path.split('/').filter(|s| !s.is_empty()).collect();
+        let got: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if want.len() != got.len() {
+            return None;
+        }
+        let mut params = Map::new();
+        for (w, g) in want.iter().zip(&got) {
+            if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                let decoded = percent_decode(g);
+                params.insert(name.to_string(), Value::String(decoded));
+            } else if w != g {
+                return None;
+            }
+        }
+        Some(params)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Builds the API Gateway v2 event for a request, or `None` if no route matches.
+pub fn gateway_event(
+    routes: &[Route],
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    headers: &hyper::HeaderMap,
+    body: &[u8],
+    source_ip: &str,
+) -> Option<Value> {
+    let (route, params) = routes.iter().find_map(|r| {
+        if r.method != method && r.method != "ANY" {
+            return None;
+        }
+        r.match_path(path).map(|p| (r, p))
+    })?;
+    let mut header_map = Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == hyper::header::COOKIE {
+            cookies.extend(value.split(';').map(|c| Value::String(c.trim().to_string())));
+            continue;
+        }
+        // API Gateway joins repeated headers with commas.
+        match header_map.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                header_map.insert(name.as_str().to_string(), Value::String(value));
+            }
+        }
+    }
+    let mut query_params = Map::new();
+    if let Some(q) = query {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            match query_params.get_mut(k.as_ref()) {
+                Some(Value::String(existing)) => {
+                    existing.push(',');
+                    existing.push_str(&v);
+                }
+                _ => {
+                    query_params.insert(k.into_owned(), Value::String(v.into_owned()));
+                }
+            }
+        }
+    }
+    let (body_value, is_base64) = match std::str::from_utf8(body) {
+        _ if body.is_empty() => (Value::Null, false),
+        Ok(text) => (Value::String(text.to_string()), false),
+        Err(_) => (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true),
+    };
+    let now = chrono::Utc::now();
+    let route_key = format!("{} {}", route.method, route.path);
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query.unwrap_or(""),
+        "headers": header_map,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": headers.get(hyper::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get(hyper::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": is_base64,
+    });
+    if !body_value.is_null() {
+        event["body"] = body_value;
+    }
+    if !cookies.is_empty() {
+        event["cookies"] = Value::Array(cookies);
+    }
+    if !query_params.is_empty() {
+        event["queryStringParameters"] = Value::Object(query_params);
+    }
+    if !params.is_empty() {
+        event["pathParameters"] = Value::Object(params);
+    }
+    Some(event)
+}
+
+fn plain(status: u16, body: &str) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("static response is valid")
+}
+
+async fn serve_one(
+    routes: Arc<Vec<Route>>,
+    handler: HttpHandler,
+    peer: SocketAddr,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return plain(413, r#"{"message":"Request Entity Too Large"}"#),
+    };
+    let Some(event) = gateway_event(
+        &routes,
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts.uri.query(),
+        &parts.headers,
+        &bytes,
+        &peer.ip().to_string(),
+    ) else {
+        // What API Gateway answers for an undeclared route.
+        return plain(404, r#"{"message":"Not Found"}"#);
+    };
+    let request = match lambda_http::request::from_str(&event.to_string()) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "could not build the lambda request");
+            return plain(500, r#"{"message":"Internal Server Error"}"#);
+        }
+    };
+    let response = handler(request).await;
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(t) => Bytes::from(t),
+        lambda_http::Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// Serves until `shutdown` turns true. Returns once the listener is closed.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Vec<Route>,
+    handler: HttpHandler,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<()> {
+    let routes = Arc::new(routes);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => accepted.context("accepting a connection")?,
+            _ = shutdown.changed() => return Ok(()),
+        };
+        let routes = Arc::clone(&routes);
+        let handler = Arc::clone(&handler);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let routes = Arc::clone(&routes);
+                let handler = Arc::clone(&handler);
+                async move { Ok::<_, Infallible>(serve_one(routes, handler, peer, req).await) }
+            });
+            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routes() -> Vec<Route> {
+        vec![
+            Route { method: "POST".into(), path: "/complaints".into() },
+            Route { method: "GET".into(), path: "/complaints/{reference}".into() },
+        ]
+    }
+
+    #[test]
+    fn declared_routes_become_gateway_events_with_path_parameters() {
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert("x-status-secret", "abc".parse().unwrap());
+        let event = gateway_event(&routes(), "GET", "/complaints/RD-1", Some("secret=a%20b"), &headers, b"", "127.0.0.1").unwrap();
+        assert_eq!(event["pathParameters"]["reference"], "RD-1");
+        assert_eq!(event["queryStringParameters"]["secret"], "a b");
+        assert_eq!(event["routeKey"], "GET /complaints/{reference}");
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        assert_eq!(request.uri().path(), "/complaints/RD-1");
+        assert_eq!(request.headers()["x-status-secret"], "abc");
+    }
+
+    #[test]
+    fn undeclared_routes_and_methods_find_nothing() {
+        let headers = hyper::HeaderMap::new();
+        assert!(gateway_event(&routes(), "DELETE", "/complaints/RD-1", None, &headers, b"", "127.0.0.1").is_none());
+        assert!(gateway_event(&routes(), "GET", "/admin", None, &headers, b"", "127.0.0.1").is_none());
+    }
+}

@@ -1,0 +1,218 @@
+//! Creates the template's tables and queues on the local stack (idempotently) and
+//! resolves each function's environment against them.
+
+use crate::template::{EnvValue, FunctionSpec, TableSpec, Template};
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use std::collections::{BTreeMap, HashMap};
+
+/// Physical names of what was created.
+#[derive(Debug, Clone, Default)]
+pub struct Resources {
+    /// Table logical id → table name.
+    pub tables: BTreeMap<String, String>,
+    /// Queue logical id → (URL, ARN).
+    pub queues: BTreeMap<String, (String, String)>,
+}
+
+impl Resources {
+    /// A queue's URL by logical id.
+    pub fn queue_url(&self, logical_id: &str) -> Result<&str> {
+        self.queues
+            .get(logical_id)
+            .map(|(url, _)| url.as_str())
+            .ok_or_else(|| anyhow!("no queue {logical_id} in the template"))
+    }
+
+    /// A table's name by logical id.
+    pub fn table(&self, logical_id: &str) -> Result<&str> {
+        self.tables
+            .get(logical_id)
+            .map(String::as_str)
+            .ok_or_else(|| anyhow!("no table {logical_id} in the template"))
+    }
+}
+
+/// Creates every table and queue of the template, named `<prefix>-<LogicalId>`. Existing
+/// ones are kept (their data too), so running twice is safe.
+pub async fn provision(
+    ddb: &aws_sdk_dynamodb::Client,
+    sqs: &aws_sdk_sqs::Client,
+    template: &Template,
+    prefix: &str,
+) -> Result<Resources> {
+    let mut resources = Resources::default();
+    let existing = ddb.list_tables().send().await.context("listing tables (is DynamoDB Local running?)")?;
+    let existing: Vec<String> = existing.table_names().to_vec();
+    for spec in &template.tables {
+        let name = format!("{prefix}-{}", spec.logical_id);
+        if !existing.contains(&name) {
+            create_table(ddb, spec, &name).await.with_context(|| format!("creating table {name}"))?;
+        }
+        resources.tables.insert(spec.logical_id.clone(), name);
+    }
+
+    // Dead-letter queues first: a redrive policy names its target's ARN.
+    let mut pending: Vec<_> = template.queues.iter().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        let mut still = Vec::new();
+        for spec in pending {
+            if let Some((dlq, _)) = &spec.redrive {
+                if !resources.queues.contains_key(dlq) {
+                    still.push(spec);
+                    continue;
+                }
+            }
+            let name = format!("{prefix}-{}", spec.logical_id);
+            let mut attrs = HashMap::new();
+            if let Some(v) = spec.visibility_timeout {
+                attrs.insert(QueueAttributeName::VisibilityTimeout, v.to_string());
+            }
+            if let Some(v) = spec.message_retention {
+                attrs.insert(QueueAttributeName::MessageRetentionPeriod, v.to_string());
+            }
+            if let Some((dlq, max)) = &spec.redrive {
+                let arn = &resources.queues[dlq].1;
+                attrs.insert(
+                    QueueAttributeName::RedrivePolicy,
+                    serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max}).to_string(),
+                );
+            }
+            let url = sqs
+                .create_queue()
+                .queue_name(&name)
+                .set_attributes(Some(attrs.clone()))
+                .send()
+                .await
+                .with_context(|| format!("creating queue {name} (is moto running?)"))?
+                .queue_url
+                .ok_or_else(|| anyhow!("no URL for queue {name}"))?;
+            // CreateQueue on an existing queue keeps its old attributes: set them anew.
+            if !attrs.is_empty() {
+                sqs.set_queue_attributes()
+                    .queue_url(&url)
+                    .set_attributes(Some(attrs))
+                    .send()
+                    .await
+                    .with_context(|| format!("setting attributes of {name}"))?;
+            }
+            let arn = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await?
+                .attributes
+                .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+                .ok_or_else(|| anyhow!("no ARN for queue {name}"))?;
+            resources.queues.insert(spec.logical_id.clone(), (url, arn));
+        }
+        if still.len() == before {
+            bail!("queues redrive to queues that are not in the template");
+        }
+        pending = still;
+    }
+    Ok(resources)
+}
+
+fn scalar(t: &str) -> Result<ScalarAttributeType> {
+    Ok(match t {
+        "S" => ScalarAttributeType::S,
+        "N" => ScalarAttributeType::N,
+        "B" => ScalarAttributeType::B,
+        other => bail!("unknown attribute type {other}"),
+    })
+}
+
+fn key_schema(keys: &[(String, String)]) -> Result<Vec<KeySchemaElement>> {
+    keys.iter()
+        .map(|(name, kind)| {
+            let kind = match kind.as_str() {
+                "HASH" => KeyType::Hash,
+                "RANGE" => KeyType::Range,
+                other => bail!("unknown key type {other}"),
+            };
+            Ok(KeySchemaElement::builder().attribute_name(name).key_type(kind).build()?)
+        })
+        .collect()
+}
+
+async fn create_table(ddb: &aws_sdk_dynamodb::Client, spec: &TableSpec, name: &str) -> Result<()> {
+    let mut request = ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(&spec.key_schema)?));
+    for (attr, kind) in &spec.attributes {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attr)
+                .attribute_type(scalar(kind)?)
+                .build()?,
+        );
+    }
+    for index in &spec.global_indexes {
+        let projection = Projection::builder()
+            .projection_type(ProjectionType::from(index.projection.as_str()))
+            .set_non_key_attributes(if index.non_key_attributes.is_empty() {
+                None
+            } else {
+                Some(index.non_key_attributes.clone())
+            })
+            .build();
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(key_schema(&index.key_schema)?))
+                .projection(projection)
+                .build()?,
+        );
+    }
+    request.send().await?;
+    if let Some(attr) = &spec.ttl_attribute {
+        ddb.update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build()?)
+            .send()
+            .await
+            .context("enabling TTL")?;
+    }
+    Ok(())
+}
+
+/// A function's environment with every `Ref`, `GetAtt` and secret resolved locally.
+pub fn resolve_environment(
+    function: &FunctionSpec,
+    resources: &Resources,
+    secrets: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>> {
+    function
+        .environment
+        .iter()
+        .map(|(name, value)| {
+            let resolved = match value {
+                EnvValue::Literal(s) => s.clone(),
+                EnvValue::Ref(id) => match (resources.tables.get(id), resources.queues.get(id)) {
+                    (Some(table), _) => table.clone(),
+                    (_, Some((url, _))) => url.clone(),
+                    _ => bail!("{name}: Ref to {id}, which is neither a table nor a queue of the template"),
+                },
+                EnvValue::GetAtt(id, attr) => match (resources.queues.get(id), attr.as_str()) {
+                    (Some((_, arn)), "Arn") => arn.clone(),
+                    (Some((_, _)), "QueueName") => format!("{id}"),
+                    _ => bail!("{name}: unsupported Fn::GetAtt {id}.{attr}"),
+                },
+                EnvValue::Secret(key) => secrets
+                    .get(key)
+                    .cloned()
+                    .ok_or_else(|| anyhow!("{name}: no local value for secret key {key}"))?,
+            };
+            Ok((name.clone(), resolved))
+        })
+        .collect()
+}
