@@ -124,9 +124,15 @@ pub fn run(
         } else {
             summary.classified += 1;
         }
-        let written = serde_json::to_writer(&mut output, &Numbered { line: line_no, result: &result })
-            .map_err(std::io::Error::from)
-            .and_then(|()| output.write_all(b"\n"));
+        let written = serde_json::to_writer(
+            &mut output,
+            &Numbered {
+                line: line_no,
+                result: &result,
+            },
+        )
+        .map_err(std::io::Error::from)
+        .and_then(|()| output.write_all(b"\n"));
         if let Err(e) = written {
             return stop_on_closed_output(e, summary);
         }
@@ -171,15 +177,27 @@ mod tests {
         assert_eq!(out["category_source"], "text");
         assert!(!out["signals"].as_array().unwrap().is_empty(), "{out}");
         assert!(!out["category_label"]["zh"].as_str().unwrap().is_empty());
-        assert!(out["team"].is_string() && out["priority"].is_string() && out["sla_policy"].is_string());
+        assert!(
+            out["team"].is_string() && out["priority"].is_string() && out["sla_policy"].is_string()
+        );
         // The deadlines run from the form's submitted_at, not from now.
-        let ack: DateTime<Utc> = out["deadlines"]["regulatory_acknowledge_by"].as_str().unwrap().parse().unwrap();
+        let ack: DateTime<Utc> = out["deadlines"]["regulatory_acknowledge_by"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(ack > "2026-11-22T01:00:00Z".parse::<DateTime<Utc>>().unwrap());
         for key in ["resolve_by", "acknowledge_by", "regulatory_resolve_by"] {
             assert!(out["deadlines"][key].is_string(), "{key}: {out}");
         }
-        assert!(out["jrt_0169"].is_object() && out["cfpb"]["product"].is_string(), "{out}");
-        assert!(out["reason"].as_str().unwrap().contains("; rule '"), "{out}");
+        assert!(
+            out["jrt_0169"].is_object() && out["cfpb"]["product"].is_string(),
+            "{out}"
+        );
+        assert!(
+            out["reason"].as_str().unwrap().contains("; rule '"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -192,21 +210,32 @@ mod tests {
         assert_eq!(out["category"], "fees_interest", "{out}");
         assert_eq!(out["team"], "billing", "{out}");
         // With no submitted_at the clock is `now`.
-        let ack: DateTime<Utc> = out["deadlines"]["regulatory_acknowledge_by"].as_str().unwrap().parse().unwrap();
+        let ack: DateTime<Utc> = out["deadlines"]["regulatory_acknowledge_by"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(ack > now());
     }
 
     #[test]
     fn a_line_that_is_not_json_is_an_error_without_fields() {
         let out = classify_line(config(), r#"{"text": "unterminated"#, now());
-        assert!(out["error"].as_str().unwrap().starts_with("not valid JSON"), "{out}");
+        assert!(
+            out["error"].as_str().unwrap().starts_with("not valid JSON"),
+            "{out}"
+        );
         assert_eq!(out["fields"], json!([]));
         assert!(out.get("category").is_none());
     }
 
     #[test]
     fn an_invalid_field_is_reported_against_that_field() {
-        let out = classify_line(config(), r#"{"text": "too short", "channel": "pigeon"}"#, now());
+        let out = classify_line(
+            config(),
+            r#"{"text": "too short", "channel": "pigeon"}"#,
+            now(),
+        );
         let fields = out["fields"].as_array().unwrap();
         let codes: Vec<(&str, &str)> = fields
             .iter()
@@ -215,7 +244,13 @@ mod tests {
         assert!(codes.contains(&("text", "too_short")), "{out}");
         assert!(codes.contains(&("channel", "unknown_channel")), "{out}");
         assert!(fields.iter().all(|f| f["message"]["zh"].is_string()));
-        assert!(out["error"].as_str().unwrap().contains("2 invalid field(s)"), "{out}");
+        assert!(
+            out["error"]
+                .as_str()
+                .unwrap()
+                .contains("2 invalid field(s)"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -223,7 +258,12 @@ mod tests {
         let line = r#"{"expected_category": "fees_interest", "complaint": {"text": "The penalty interest on my loan is far too high."}}"#;
         let out = classify_line_in(config(), line, Some("complaint"), now());
         assert!(out.get("error").is_none(), "{out}");
-        let out = classify_line_in(config(), r#"{"text": "no complaint field here"}"#, Some("complaint"), now());
+        let out = classify_line_in(
+            config(),
+            r#"{"text": "no complaint field here"}"#,
+            Some("complaint"),
+            now(),
+        );
         assert_eq!(out["error"], "the line has no field 'complaint'");
     }
 
@@ -232,7 +272,13 @@ mod tests {
         let input = "{\"text\": \"hidden fees on my loan statement\"}\n\n   \nnot json\r\n{\"text\": \"催收电话太多了，每天都打\"}";
         let mut out = Vec::new();
         let summary = run(config(), input.as_bytes(), &mut out, None, now()).unwrap();
-        assert_eq!(summary, Summary { classified: 2, errors: 1 });
+        assert_eq!(
+            summary,
+            Summary {
+                classified: 2,
+                errors: 1
+            }
+        );
         let lines: Vec<Value> = String::from_utf8(out)
             .unwrap()
             .lines()
@@ -248,6 +294,12 @@ mod tests {
         let input = b"\xff\xfe\n{\"text\": \"hidden fees on my loan statement\"}\n";
         let mut out = Vec::new();
         let summary = run(config(), &input[..], &mut out, None, now()).unwrap();
-        assert_eq!(summary, Summary { classified: 1, errors: 1 });
+        assert_eq!(
+            summary,
+            Summary {
+                classified: 1,
+                errors: 1
+            }
+        );
     }
 }

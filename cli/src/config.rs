@@ -74,6 +74,9 @@ mod tests {
     #[test]
     fn a_missing_config_dir_is_an_error_naming_the_folder() {
         let err = check(Some(Path::new("/nonexistent/redress-config"))).unwrap_err();
-        assert!(format!("{err:#}").contains("/nonexistent/redress-config"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("/nonexistent/redress-config"),
+            "{err:#}"
+        );
     }
 }

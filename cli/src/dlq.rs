@@ -55,8 +55,16 @@ pub fn diagnose(body: &str, config: &DomainConfig) -> Diagnosis {
         Ok(v) => v,
         Err(e) => {
             // Syntax and EOF errors carry a position and no content.
-            let what = if e.is_eof() { "truncated" } else { "syntax error" };
-            d.problem = format!("not JSON ({what} at line {} column {})", e.line(), e.column());
+            let what = if e.is_eof() {
+                "truncated"
+            } else {
+                "syntax error"
+            };
+            d.problem = format!(
+                "not JSON ({what} at line {} column {})",
+                e.line(),
+                e.column()
+            );
             return d;
         }
     };
@@ -206,9 +214,14 @@ where
 {
     let code = err.code().unwrap_or_default();
     if code.contains("NonExistentQueue") || code.contains("QueueDoesNotExist") {
-        return anyhow!("queue does not exist: {url} (check the URL, the region and AWS_ENDPOINT_URL_SQS)");
+        return anyhow!(
+            "queue does not exist: {url} (check the URL, the region and AWS_ENDPOINT_URL_SQS)"
+        );
     }
-    if matches!(err, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {
+    if matches!(
+        err,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+    ) {
         return anyhow!(
             "{what}: cannot reach SQS for {url} (is the local stack running, or AWS_ENDPOINT_URL_SQS right?): {}",
             DisplayErrorContext(&err)
@@ -249,7 +262,12 @@ async fn receive(client: &Client, url: &str, max: usize, visibility: i32) -> Res
 }
 
 /// Receives up to `max` distinct messages, hiding each for `visibility` seconds.
-async fn receive_up_to(client: &Client, url: &str, max: usize, visibility: i32) -> Result<Vec<Message>> {
+async fn receive_up_to(
+    client: &Client,
+    url: &str,
+    max: usize,
+    visibility: i32,
+) -> Result<Vec<Message>> {
     let mut seen = HashSet::new();
     let mut messages = Vec::new();
     while messages.len() < max {
@@ -297,10 +315,19 @@ async fn release(client: &Client, url: &str, messages: &[Message]) -> Result<usi
 }
 
 /// `redress dlq list`.
-pub async fn list(client: &Client, dlq_url: &str, max: usize, json: bool, config: &DomainConfig) -> Result<()> {
+pub async fn list(
+    client: &Client,
+    dlq_url: &str,
+    max: usize,
+    json: bool,
+    config: &DomainConfig,
+) -> Result<()> {
     let depth = check_queue(client, dlq_url).await?;
     let messages = receive_up_to(client, dlq_url, max, LIST_VISIBILITY_SECS).await?;
-    let listed: Vec<ListedMessage> = messages.iter().map(|m| ListedMessage::from_message(m, config)).collect();
+    let listed: Vec<ListedMessage> = messages
+        .iter()
+        .map(|m| ListedMessage::from_message(m, config))
+        .collect();
     let not_released = release(client, dlq_url, &messages).await?;
 
     let stdout = std::io::stdout();
@@ -317,10 +344,14 @@ pub async fn list(client: &Client, dlq_url: &str, max: usize, json: bool, config
     eprintln!(
         "listed {} message(s){}",
         listed.len(),
-        depth.map_or(String::new(), |d| format!(" of about {d} in the dead-letter queue"))
+        depth.map_or(String::new(), |d| format!(
+            " of about {d} in the dead-letter queue"
+        ))
     );
     if not_released > 0 {
-        eprintln!("warning: {not_released} message(s) stay hidden for up to {LIST_VISIBILITY_SECS} s");
+        eprintln!(
+            "warning: {not_released} message(s) stay hidden for up to {LIST_VISIBILITY_SECS} s"
+        );
     }
     Ok(())
 }
@@ -338,7 +369,13 @@ pub struct Redriven {
 }
 
 /// `redress dlq redrive`.
-pub async fn redrive(client: &Client, dlq_url: &str, queue_url: &str, max: Option<usize>, dry_run: bool) -> Result<Redriven> {
+pub async fn redrive(
+    client: &Client,
+    dlq_url: &str,
+    queue_url: &str,
+    max: Option<usize>,
+    dry_run: bool,
+) -> Result<Redriven> {
     if dlq_url == queue_url {
         bail!("the dead-letter queue and the queue are the same: {dlq_url}");
     }
@@ -402,14 +439,22 @@ pub async fn redrive(client: &Client, dlq_url: &str, queue_url: &str, max: Optio
                 .iter()
                 .map(|f| format!("{}: {}", f.code(), f.message().unwrap_or_default()))
                 .collect();
-            eprintln!("could not send {} message(s): {}", unsent.len(), reasons.join("; "));
+            eprintln!(
+                "could not send {} message(s): {}",
+                unsent.len(),
+                reasons.join("; ")
+            );
             break;
         }
     }
     Ok(result)
 }
 
-async fn delete<'a>(client: &Client, url: &str, messages: impl Iterator<Item = &'a Message>) -> Result<usize> {
+async fn delete<'a>(
+    client: &Client,
+    url: &str,
+    messages: impl Iterator<Item = &'a Message>,
+) -> Result<usize> {
     let entries = messages
         .enumerate()
         .map(|(i, m)| {
@@ -429,7 +474,13 @@ async fn delete<'a>(client: &Client, url: &str, messages: impl Iterator<Item = &
         .set_entries(Some(entries))
         .send()
         .await
-        .map_err(|e| sqs_error("deleting redriven messages from the dead-letter queue", url, e))?;
+        .map_err(|e| {
+            sqs_error(
+                "deleting redriven messages from the dead-letter queue",
+                url,
+                e,
+            )
+        })?;
     Ok(out.successful().len())
 }
 
@@ -461,26 +512,45 @@ mod tests {
     fn a_valid_message_gives_its_reference_and_points_to_the_logs() {
         let d = diagnose(&message(valid_form()), config());
         assert_eq!(d.reference.as_deref(), Some("RD-261123-7KQ2M9XA"));
-        assert!(d.problem.starts_with("valid complaint message"), "{}", d.problem);
+        assert!(
+            d.problem.starts_with("valid complaint message"),
+            "{}",
+            d.problem
+        );
     }
 
     #[test]
     fn a_body_that_is_not_json_says_so_with_a_position_only() {
         let d = diagnose("張偉 13812345678 {", config());
         assert_eq!(d.reference, None);
-        assert!(d.problem.starts_with("not JSON (syntax error at line 1"), "{}", d.problem);
+        assert!(
+            d.problem.starts_with("not JSON (syntax error at line 1"),
+            "{}",
+            d.problem
+        );
         assert!(!d.problem.contains("138"));
-        assert!(diagnose(r#"{"reference": "RD-"#, config()).problem.starts_with("not JSON (truncated"));
+        assert!(diagnose(r#"{"reference": "RD-"#, config())
+            .problem
+            .starts_with("not JSON (truncated"));
         assert_eq!(diagnose("  ", config()).problem, "empty body");
-        assert_eq!(diagnose("[1]", config()).problem, "not a JSON object (a JSON array)");
+        assert_eq!(
+            diagnose("[1]", config()).problem,
+            "not a JSON object (a JSON array)"
+        );
     }
 
     #[test]
     fn missing_and_mistyped_fields_are_named() {
-        let d = diagnose(r#"{"reference": "RD-261123-7KQ2M9XA", "received_at": "2026-11-23T10:00:00Z"}"#, config());
+        let d = diagnose(
+            r#"{"reference": "RD-261123-7KQ2M9XA", "received_at": "2026-11-23T10:00:00Z"}"#,
+            config(),
+        );
         assert_eq!(d.problem, "missing field form");
         assert_eq!(d.reference.as_deref(), Some("RD-261123-7KQ2M9XA"));
-        let d = diagnose(r#"{"reference": 7, "received_at": "yesterday", "form": "x", "extra": 1}"#, config());
+        let d = diagnose(
+            r#"{"reference": 7, "received_at": "yesterday", "form": "x", "extra": 1}"#,
+            config(),
+        );
         assert_eq!(
             d.problem,
             "reference is a number, not a string; received_at is not an RFC 3339 time; \
@@ -504,9 +574,22 @@ mod tests {
         form["borrower"]["phone"] = json!("12345");
         form["text"] = json!("太短");
         let d = diagnose(&message(form), config());
-        assert!(d.problem.starts_with("invalid complaint: 2 invalid field(s)"), "{}", d.problem);
-        assert!(d.problem.contains("borrower.phone (invalid_phone)"), "{}", d.problem);
-        assert!(!d.problem.contains("12345") && !d.problem.contains("太短"), "{}", d.problem);
+        assert!(
+            d.problem
+                .starts_with("invalid complaint: 2 invalid field(s)"),
+            "{}",
+            d.problem
+        );
+        assert!(
+            d.problem.contains("borrower.phone (invalid_phone)"),
+            "{}",
+            d.problem
+        );
+        assert!(
+            !d.problem.contains("12345") && !d.problem.contains("太短"),
+            "{}",
+            d.problem
+        );
     }
 
     #[test]
@@ -525,7 +608,13 @@ mod tests {
         let mut out = Vec::new();
         write_table(&mut out, &[listed]).unwrap();
         let table = String::from_utf8(out).unwrap();
-        assert!(table.contains("RD-261123-7KQ2M9XA") && table.contains("5fea7756"), "{table}");
-        assert!(!table.contains("张伟") && !table.contains("13812345678") && !table.contains("服务费"), "{table}");
+        assert!(
+            table.contains("RD-261123-7KQ2M9XA") && table.contains("5fea7756"),
+            "{table}"
+        );
+        assert!(
+            !table.contains("张伟") && !table.contains("13812345678") && !table.contains("服务费"),
+            "{table}"
+        );
     }
 }

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use redress_cli::{classify, config, dlq};
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "redress", version, about = "Redress complaint pipeline tools", long_about = None)]
@@ -120,8 +121,19 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-23T09:30:00+08:00: {e}"))
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The whole context chain on one line, without a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
         Command::Classify(args) => run_classify(args),
         Command::Config {
             command: ConfigCommand::Check(dir),
@@ -143,7 +155,11 @@ fn run_classify(args: ClassifyArgs) -> Result<()> {
     let summary = classify::run(&config, stdin, stdout, args.field.as_deref(), now)?;
     let mut stderr = std::io::stderr().lock();
     // A closed stderr is no reason to fail a finished run.
-    let _ = writeln!(stderr, "classified {}, errors {}", summary.classified, summary.errors);
+    let _ = writeln!(
+        stderr,
+        "classified {}, errors {}",
+        summary.classified, summary.errors
+    );
     Ok(())
 }
 
@@ -161,7 +177,14 @@ async fn run_dlq(args: DlqArgs) -> Result<()> {
             dry_run,
         } => {
             let queue_url = required_url(queue_url, "--queue-url", "COMPLAINTS_QUEUE_URL")?;
-            let r = dlq::redrive(&client, &dlq_url, &queue_url, max.map(|m| m as usize), dry_run).await?;
+            let r = dlq::redrive(
+                &client,
+                &dlq_url,
+                &queue_url,
+                max.map(|m| m as usize),
+                dry_run,
+            )
+            .await?;
             if dry_run {
                 println!("dry run: would move {} message(s)", r.moved);
                 return Ok(());
@@ -175,7 +198,10 @@ async fn run_dlq(args: DlqArgs) -> Result<()> {
                 );
             }
             if r.failed > 0 {
-                anyhow::bail!("{} message(s) could not be sent and stay in the dead-letter queue", r.failed);
+                anyhow::bail!(
+                    "{} message(s) could not be sent and stay in the dead-letter queue",
+                    r.failed
+                );
             }
             Ok(())
         }

@@ -21,9 +21,18 @@ fn classify_prints_one_line_per_input_line_and_continues_after_a_bad_one() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("redress runs");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
@@ -31,12 +40,28 @@ fn classify_prints_one_line_per_input_line_and_continues_after_a_bad_one() {
         .map(|l| serde_json::from_str(l).expect("each output line is JSON"))
         .collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
-    assert_eq!(lines.iter().map(|l| l["line"].as_u64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["line"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
     assert_eq!(lines[0]["category"], "collection_conduct", "{}", lines[0]);
-    assert!(lines[1]["error"].as_str().unwrap().starts_with("not valid JSON"), "{}", lines[1]);
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not valid JSON"),
+        "{}",
+        lines[1]
+    );
     assert!(lines[1].get("category").is_none());
     assert_eq!(lines[2]["category"], "fees_interest", "{}", lines[2]);
-    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "classified 2, errors 1");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "classified 2, errors 1"
+    );
 }
 
 #[test]

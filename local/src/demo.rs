@@ -10,10 +10,16 @@ use std::path::Path;
 /// api handler. Each line has a fixed idempotency key, so loading twice adds nothing.
 /// Returns (accepted, refused).
 pub async fn load(pipeline: &LocalPipeline, path: &Path) -> Result<(usize, usize)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let (mut accepted, mut refused) = (0, 0);
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let value: Value = serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), n + 1))?;
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let value: Value =
+            serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), n + 1))?;
         let complaint = value.get("complaint").unwrap_or(&value);
         let request = lambda_http::http::Request::builder()
             .method("POST")
@@ -26,7 +32,11 @@ pub async fn load(pipeline: &LocalPipeline, path: &Path) -> Result<(usize, usize
             accepted += 1;
         } else {
             refused += 1;
-            tracing::warn!(line = n + 1, status = response.status().as_u16(), "demo complaint refused");
+            tracing::warn!(
+                line = n + 1,
+                status = response.status().as_u16(),
+                "demo complaint refused"
+            );
         }
     }
     Ok((accepted, refused))

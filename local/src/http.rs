@@ -26,7 +26,10 @@ const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// A handler for lambda_http requests (the api function's `handle`).
 pub type HttpHandler = Arc<
-    dyn Fn(lambda_http::Request) -> Pin<Box<dyn Future<Output = lambda_http::Response<lambda_http::Body>> + Send>>
+    dyn Fn(
+            lambda_http::Request,
+        )
+            -> Pin<Box<dyn Future<Output = lambda_http::Response<lambda_http::Body>> + Send>>
         + Send
         + Sync,
 >;
@@ -99,7 +102,11 @@ pub fn gateway_event(
     for (name, value) in headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if name == hyper::header::COOKIE {
-            cookies.extend(value.split(';').map(|c| Value::String(c.trim().to_string())));
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| Value::String(c.trim().to_string())),
+            );
             continue;
         }
         // API Gateway joins repeated headers with commas.
@@ -130,7 +137,10 @@ pub fn gateway_event(
     let (body_value, is_base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
         Ok(text) => (Value::String(text.to_string()), false),
-        Err(_) => (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true),
+        Err(_) => (
+            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+            true,
+        ),
     };
     let now = chrono::Utc::now();
     let route_key = format!("{} {}", route.method, route.path);
@@ -245,7 +255,10 @@ pub async fn serve(
                 let handler = Arc::clone(&handler);
                 async move { Ok::<_, Infallible>(serve_one(routes, handler, peer, req).await) }
             });
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
@@ -258,8 +271,14 @@ mod tests {
 
     fn routes() -> Vec<Route> {
         vec![
-            Route { method: "POST".into(), path: "/complaints".into() },
-            Route { method: "GET".into(), path: "/complaints/{reference}".into() },
+            Route {
+                method: "POST".into(),
+                path: "/complaints".into(),
+            },
+            Route {
+                method: "GET".into(),
+                path: "/complaints/{reference}".into(),
+            },
         ]
     }
 
@@ -267,7 +286,16 @@ mod tests {
     fn declared_routes_become_gateway_events_with_path_parameters() {
         let mut headers = hyper::HeaderMap::new();
         headers.insert("x-status-secret", "abc".parse().unwrap());
-        let event = gateway_event(&routes(), "GET", "/complaints/RD-1", Some("secret=a%20b"), &headers, b"", "127.0.0.1").unwrap();
+        let event = gateway_event(
+            &routes(),
+            "GET",
+            "/complaints/RD-1",
+            Some("secret=a%20b"),
+            &headers,
+            b"",
+            "127.0.0.1",
+        )
+        .unwrap();
         assert_eq!(event["pathParameters"]["reference"], "RD-1");
         assert_eq!(event["queryStringParameters"]["secret"], "a b");
         assert_eq!(event["routeKey"], "GET /complaints/{reference}");
@@ -279,7 +307,18 @@ mod tests {
     #[test]
     fn undeclared_routes_and_methods_find_nothing() {
         let headers = hyper::HeaderMap::new();
-        assert!(gateway_event(&routes(), "DELETE", "/complaints/RD-1", None, &headers, b"", "127.0.0.1").is_none());
-        assert!(gateway_event(&routes(), "GET", "/admin", None, &headers, b"", "127.0.0.1").is_none());
+        assert!(gateway_event(
+            &routes(),
+            "DELETE",
+            "/complaints/RD-1",
+            None,
+            &headers,
+            b"",
+            "127.0.0.1"
+        )
+        .is_none());
+        assert!(
+            gateway_event(&routes(), "GET", "/admin", None, &headers, b"", "127.0.0.1").is_none()
+        );
     }
 }

@@ -39,21 +39,35 @@ async fn main() -> Result<()> {
     let mut options = LocalOptions::new(&args.root, &args.prefix);
     options.http_addr = args.listen;
     options.retry_after = args.retry_after.map(Duration::from_secs);
-    let pipeline = LocalPipeline::start(options)
-        .await
-        .context("starting the local pipeline (is the local stack up? `bash scripts/stack.sh start`)")?;
+    let pipeline = LocalPipeline::start(options).await.context(
+        "starting the local pipeline (is the local stack up? `bash scripts/stack.sh start`)",
+    )?;
 
     println!("Redress is running.");
     println!("  API:                {}", pipeline.base_url);
-    println!("  tickets table:      {}", pipeline.resources.table("TicketsTable")?);
-    println!("  complaints queue:   {}", pipeline.resources.queue_url("ComplaintsQueue")?);
-    println!("  dead-letter queue:  {}", pipeline.resources.queue_url("ComplaintsDeadLetterQueue")?);
+    println!(
+        "  tickets table:      {}",
+        pipeline.resources.table("TicketsTable")?
+    );
+    println!(
+        "  complaints queue:   {}",
+        pipeline.resources.queue_url("ComplaintsQueue")?
+    );
+    println!(
+        "  dead-letter queue:  {}",
+        pipeline.resources.queue_url("ComplaintsDeadLetterQueue")?
+    );
     if let Some(path) = &args.demo {
         let (accepted, refused) = demo::load(&pipeline, path).await?;
-        println!("  demo complaints:    {accepted} accepted, {refused} refused ({})", path.display());
+        println!(
+            "  demo complaints:    {accepted} accepted, {refused} refused ({})",
+            path.display()
+        );
     }
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     println!("Stopping…");
     pipeline.stop().await;
     Ok(())

@@ -26,8 +26,14 @@ pub const INTAKE_FUNCTION: &str = "IntakeFunction";
 /// They protect nothing outside this machine; AWS deployments use the real secret.
 pub fn development_secrets() -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("status_hmac_key".to_string(), "local-development-status-key".to_string()),
-        ("borrower_hmac_key".to_string(), "local-development-borrower-key".to_string()),
+        (
+            "status_hmac_key".to_string(),
+            "local-development-status-key".to_string(),
+        ),
+        (
+            "borrower_hmac_key".to_string(),
+            "local-development-borrower-key".to_string(),
+        ),
     ])
 }
 
@@ -83,16 +89,32 @@ impl LocalPipeline {
         let ddb = aws_sdk_dynamodb::Client::new(&aws);
         let sqs = aws_sdk_sqs::Client::new(&aws);
         let resources = provision(&ddb, &sqs, &template, &options.prefix).await?;
-        let config = Arc::new(DomainConfig::from_env().context("loading the domain configuration")?);
+        let config =
+            Arc::new(DomainConfig::from_env().context("loading the domain configuration")?);
 
         let mut environments = BTreeMap::new();
         for f in &template.functions {
-            environments.insert(f.logical_id.clone(), resolve_environment(f, &resources, &options.secrets)?);
+            environments.insert(
+                f.logical_id.clone(),
+                resolve_environment(f, &resources, &options.secrets)?,
+            );
         }
-        let function = |id: &str| template.function(id).ok_or_else(|| anyhow!("{id} is not in the template"));
+        let function = |id: &str| {
+            template
+                .function(id)
+                .ok_or_else(|| anyhow!("{id} is not in the template"))
+        };
 
-        let api = Arc::new(ApiDeps::from_env(&environments[API_FUNCTION], &aws, Arc::clone(&config))?);
-        let intake = Arc::new(IntakeDeps::from_env(&environments[INTAKE_FUNCTION], &aws, Arc::clone(&config))?);
+        let api = Arc::new(ApiDeps::from_env(
+            &environments[API_FUNCTION],
+            &aws,
+            Arc::clone(&config),
+        )?);
+        let intake = Arc::new(IntakeDeps::from_env(
+            &environments[INTAKE_FUNCTION],
+            &aws,
+            Arc::clone(&config),
+        )?);
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -115,11 +137,9 @@ impl LocalPipeline {
         }));
 
         for (queue_id, batch_size) in &function(INTAKE_FUNCTION)?.sqs_events {
-            let (url, arn) = resources
-                .queues
-                .get(queue_id)
-                .cloned()
-                .ok_or_else(|| anyhow!("intake reads {queue_id}, which is not a queue of the template"))?;
+            let (url, arn) = resources.queues.get(queue_id).cloned().ok_or_else(|| {
+                anyhow!("intake reads {queue_id}, which is not a queue of the template")
+            })?;
             let config = PollerConfig {
                 queue_url: url,
                 queue_arn: arn,
@@ -133,7 +153,12 @@ impl LocalPipeline {
                 let deps = Arc::clone(&deps);
                 Box::pin(async move { redress_intake::handle(&deps, event).await })
             });
-            tasks.push(tokio::spawn(poller::run(sqs.clone(), config, handler, shutdown_rx.clone())));
+            tasks.push(tokio::spawn(poller::run(
+                sqs.clone(),
+                config,
+                handler,
+                shutdown_rx.clone(),
+            )));
         }
 
         Ok(Self {

@@ -15,7 +15,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// A handler for SQS batches (the intake function's `handle`).
-pub type SqsHandler = Arc<dyn Fn(SqsEvent) -> Pin<Box<dyn Future<Output = SqsBatchResponse> + Send>> + Send + Sync>;
+pub type SqsHandler =
+    Arc<dyn Fn(SqsEvent) -> Pin<Box<dyn Future<Output = SqsBatchResponse> + Send>> + Send + Sync>;
 
 /// Where to poll and how.
 #[derive(Debug, Clone)]
@@ -32,7 +33,11 @@ pub struct PollerConfig {
 }
 
 /// The Lambda event for received messages.
-pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str, region: &str) -> Result<SqsEvent> {
+pub fn sqs_event(
+    messages: &[aws_sdk_sqs::types::Message],
+    queue_arn: &str,
+    region: &str,
+) -> Result<SqsEvent> {
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {
@@ -61,7 +66,11 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str, regi
 }
 
 /// Receives one batch, handles it, settles it. Returns how many messages were received.
-pub async fn poll_once(sqs: &aws_sdk_sqs::Client, config: &PollerConfig, handler: &SqsHandler) -> Result<usize> {
+pub async fn poll_once(
+    sqs: &aws_sdk_sqs::Client,
+    config: &PollerConfig,
+    handler: &SqsHandler,
+) -> Result<usize> {
     let received = sqs
         .receive_message()
         .queue_url(&config.queue_url)
@@ -117,16 +126,29 @@ pub async fn poll_once(sqs: &aws_sdk_sqs::Client, config: &PollerConfig, handler
             .context("deleting handled messages")?;
         for f in out.failed() {
             // Left on the queue, it will be delivered again; intake is idempotent.
-            tracing::warn!(entry = f.id(), code = f.code(), "could not delete a handled message");
+            tracing::warn!(
+                entry = f.id(),
+                code = f.code(),
+                "could not delete a handled message"
+            );
         }
     }
-    tracing::debug!(received = messages.len(), failed = failed.len(), "batch settled");
+    tracing::debug!(
+        received = messages.len(),
+        failed = failed.len(),
+        "batch settled"
+    );
     Ok(messages.len())
 }
 
 /// Polls until `shutdown` turns true. Errors are logged and retried after a pause, as the
 /// Lambda poller would.
-pub async fn run(sqs: aws_sdk_sqs::Client, config: PollerConfig, handler: SqsHandler, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    sqs: aws_sdk_sqs::Client,
+    config: PollerConfig,
+    handler: SqsHandler,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         if *shutdown.borrow() {
             return;

@@ -4,8 +4,8 @@
 use crate::template::{EnvValue, FunctionSpec, TableSpec, Template};
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::{BTreeMap, HashMap};
@@ -46,12 +46,18 @@ pub async fn provision(
     prefix: &str,
 ) -> Result<Resources> {
     let mut resources = Resources::default();
-    let existing = ddb.list_tables().send().await.context("listing tables (is DynamoDB Local running?)")?;
+    let existing = ddb
+        .list_tables()
+        .send()
+        .await
+        .context("listing tables (is DynamoDB Local running?)")?;
     let existing: Vec<String> = existing.table_names().to_vec();
     for spec in &template.tables {
         let name = format!("{prefix}-{}", spec.logical_id);
         if !existing.contains(&name) {
-            create_table(ddb, spec, &name).await.with_context(|| format!("creating table {name}"))?;
+            create_table(ddb, spec, &name)
+                .await
+                .with_context(|| format!("creating table {name}"))?;
         }
         resources.tables.insert(spec.logical_id.clone(), name);
     }
@@ -80,7 +86,8 @@ pub async fn provision(
                 let arn = &resources.queues[dlq].1;
                 attrs.insert(
                     QueueAttributeName::RedrivePolicy,
-                    serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max}).to_string(),
+                    serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max})
+                        .to_string(),
                 );
             }
             let url = sqs
@@ -137,7 +144,10 @@ fn key_schema(keys: &[(String, String)]) -> Result<Vec<KeySchemaElement>> {
                 "RANGE" => KeyType::Range,
                 other => bail!("unknown key type {other}"),
             };
-            Ok(KeySchemaElement::builder().attribute_name(name).key_type(kind).build()?)
+            Ok(KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()?)
         })
         .collect()
 }
@@ -177,7 +187,12 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, spec: &TableSpec, name: &s
     if let Some(attr) = &spec.ttl_attribute {
         ddb.update_time_to_live()
             .table_name(name)
-            .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build()?)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attr)
+                    .enabled(true)
+                    .build()?,
+            )
             .send()
             .await
             .context("enabling TTL")?;
@@ -200,7 +215,9 @@ pub fn resolve_environment(
                 EnvValue::Ref(id) => match (resources.tables.get(id), resources.queues.get(id)) {
                     (Some(table), _) => table.clone(),
                     (_, Some((url, _))) => url.clone(),
-                    _ => bail!("{name}: Ref to {id}, which is neither a table nor a queue of the template"),
+                    _ => bail!(
+                        "{name}: Ref to {id}, which is neither a table nor a queue of the template"
+                    ),
                 },
                 EnvValue::GetAtt(id, attr) => match (resources.queues.get(id), attr.as_str()) {
                     (Some((_, arn)), "Arn") => arn.clone(),

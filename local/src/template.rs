@@ -82,7 +82,8 @@ pub struct Template {
 impl Template {
     /// Reads and interprets the template file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("interpreting {}", path.display()))
     }
 
@@ -105,15 +106,28 @@ impl Template {
             functions: Vec::new(),
         };
         for (id, resource) in resources {
-            let id = id.as_str().ok_or_else(|| anyhow!("non-string logical id"))?.to_string();
-            let kind = resource.get("Type").and_then(Value::as_str).unwrap_or_default();
-            let props = resource.get("Properties").cloned().unwrap_or(Value::Mapping(Mapping::new()));
+            let id = id
+                .as_str()
+                .ok_or_else(|| anyhow!("non-string logical id"))?
+                .to_string();
+            let kind = resource
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let props = resource
+                .get("Properties")
+                .cloned()
+                .unwrap_or(Value::Mapping(Mapping::new()));
             match kind {
-                "AWS::DynamoDB::Table" => template.tables.push(table(&id, &props).with_context(|| id.clone())?),
-                "AWS::SQS::Queue" => template.queues.push(queue(&id, &props).with_context(|| id.clone())?),
-                "AWS::Serverless::Function" => template
-                    .functions
-                    .push(function(&id, resource, &props, globals_env).with_context(|| id.clone())?),
+                "AWS::DynamoDB::Table" => template
+                    .tables
+                    .push(table(&id, &props).with_context(|| id.clone())?),
+                "AWS::SQS::Queue" => template
+                    .queues
+                    .push(queue(&id, &props).with_context(|| id.clone())?),
+                "AWS::Serverless::Function" => template.functions.push(
+                    function(&id, resource, &props, globals_env).with_context(|| id.clone())?,
+                ),
                 _ => {}
             }
         }
@@ -155,9 +169,14 @@ fn pairs(list: Option<&Value>, a: &str, b: &str) -> Result<Vec<(String, String)>
 
 fn table(id: &str, props: &Value) -> Result<TableSpec> {
     let mut global_indexes = Vec::new();
-    if let Some(list) = props.get("GlobalSecondaryIndexes").and_then(Value::as_sequence) {
+    if let Some(list) = props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+    {
         for gsi in list {
-            let projection = gsi.get("Projection").ok_or_else(|| anyhow!("index without Projection"))?;
+            let projection = gsi
+                .get("Projection")
+                .ok_or_else(|| anyhow!("index without Projection"))?;
             global_indexes.push(IndexSpec {
                 name: str_at(gsi, "IndexName")?.to_string(),
                 key_schema: pairs(gsi.get("KeySchema"), "AttributeName", "KeyType")?,
@@ -165,7 +184,12 @@ fn table(id: &str, props: &Value) -> Result<TableSpec> {
                 non_key_attributes: projection
                     .get("NonKeyAttributes")
                     .and_then(Value::as_sequence)
-                    .map(|s| s.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .map(|s| {
+                        s.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             });
         }
@@ -178,7 +202,11 @@ fn table(id: &str, props: &Value) -> Result<TableSpec> {
         .map(str::to_string);
     Ok(TableSpec {
         logical_id: id.to_string(),
-        attributes: pairs(props.get("AttributeDefinitions"), "AttributeName", "AttributeType")?,
+        attributes: pairs(
+            props.get("AttributeDefinitions"),
+            "AttributeName",
+            "AttributeType",
+        )?,
         key_schema: pairs(props.get("KeySchema"), "AttributeName", "KeyType")?,
         global_indexes,
         ttl_attribute,
@@ -192,7 +220,8 @@ fn queue(id: &str, props: &Value) -> Result<QueueSpec> {
             let target = policy
                 .get("deadLetterTargetArn")
                 .ok_or_else(|| anyhow!("RedrivePolicy without deadLetterTargetArn"))?;
-            let (dlq, attr) = get_att(target).ok_or_else(|| anyhow!("deadLetterTargetArn must be Fn::GetAtt [Queue, Arn]"))?;
+            let (dlq, attr) = get_att(target)
+                .ok_or_else(|| anyhow!("deadLetterTargetArn must be Fn::GetAtt [Queue, Arn]"))?;
             if attr != "Arn" {
                 bail!("deadLetterTargetArn must name the queue's Arn");
             }
@@ -214,8 +243,12 @@ fn queue(id: &str, props: &Value) -> Result<QueueSpec> {
 fn get_att(v: &Value) -> Option<(String, String)> {
     let list = v.get("Fn::GetAtt")?;
     match list {
-        Value::Sequence(s) if s.len() == 2 => Some((s[0].as_str()?.to_string(), s[1].as_str()?.to_string())),
-        Value::String(s) => s.split_once('.').map(|(a, b)| (a.to_string(), b.to_string())),
+        Value::Sequence(s) if s.len() == 2 => {
+            Some((s[0].as_str()?.to_string(), s[1].as_str()?.to_string()))
+        }
+        Value::String(s) => s
+            .split_once('.')
+            .map(|(a, b)| (a.to_string(), b.to_string())),
         _ => None,
     }
 }
@@ -248,7 +281,12 @@ fn env_value(v: &Value) -> Result<EnvValue> {
     bail!("unsupported environment value: {v:?}")
 }
 
-fn function(id: &str, resource: &Value, props: &Value, globals_env: Option<&Mapping>) -> Result<FunctionSpec> {
+fn function(
+    id: &str,
+    resource: &Value,
+    props: &Value,
+    globals_env: Option<&Mapping>,
+) -> Result<FunctionSpec> {
     let mut environment = BTreeMap::new();
     let own_env = props
         .get("Environment")
@@ -256,7 +294,9 @@ fn function(id: &str, resource: &Value, props: &Value, globals_env: Option<&Mapp
         .and_then(Value::as_mapping);
     for vars in [globals_env, own_env].into_iter().flatten() {
         for (k, v) in vars {
-            let k = k.as_str().ok_or_else(|| anyhow!("non-string variable name"))?;
+            let k = k
+                .as_str()
+                .ok_or_else(|| anyhow!("non-string variable name"))?;
             environment.insert(k.to_string(), env_value(v).with_context(|| k.to_string())?);
         }
     }
@@ -272,7 +312,9 @@ fn function(id: &str, resource: &Value, props: &Value, globals_env: Option<&Mapp
                         .get("Queue")
                         .and_then(get_att)
                         .map(|(q, _)| q)
-                        .ok_or_else(|| anyhow!("SQS event Queue must be Fn::GetAtt [Queue, Arn]"))?;
+                        .ok_or_else(|| {
+                            anyhow!("SQS event Queue must be Fn::GetAtt [Queue, Arn]")
+                        })?;
                     let batch = ev_props.get("BatchSize").and_then(u32_of).unwrap_or(10);
                     sqs_events.push((queue, batch));
                 }
@@ -281,7 +323,11 @@ fn function(id: &str, resource: &Value, props: &Value, globals_env: Option<&Mapp
                     str_at(&ev_props, "Path")?.to_string(),
                 )),
                 Some("Schedule") | Some("ScheduleV2") => {
-                    if let Some(s) = ev_props.get("Schedule").or(ev_props.get("ScheduleExpression")).and_then(Value::as_str) {
+                    if let Some(s) = ev_props
+                        .get("Schedule")
+                        .or(ev_props.get("ScheduleExpression"))
+                        .and_then(Value::as_str)
+                    {
                         schedules.push(s.to_string());
                     }
                 }

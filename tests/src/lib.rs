@@ -1,1 +1,195 @@
+//! Helpers for the end-to-end tests: each test spawns its own pipeline on the local
+//! stack, with tables and queues under a unique prefix, on a free port, so tests run in
+//! parallel without seeing each other's data.
+//!
+//! The local stack must be up and `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SQS`
+//! set: `scripts/test.sh` does both.
 
+use anyhow::{bail, Context, Result};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_sqs::types::QueueAttributeName;
+use redress_aws::DynamoStore;
+use redress_domain::ticket::{AuditEvent, Ticket};
+use redress_local::{LocalOptions, LocalPipeline};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A pipeline of one's own, plus an HTTP client for it.
+pub struct TestApp {
+    pub pipeline: LocalPipeline,
+    pub http: reqwest::Client,
+    pub store: DynamoStore,
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Starts an isolated pipeline. Failed messages are retried after one second, so a
+/// poison message reaches the dead-letter queue within seconds.
+pub async fn spawn_app() -> TestApp {
+    for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"] {
+        assert!(
+            std::env::var_os(var).is_some(),
+            "{var} is not set: run the tests with scripts/test.sh, which starts the local stack"
+        );
+    }
+    let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let mut options = LocalOptions::new(workspace_root(), prefix);
+    options.retry_after = Some(Duration::from_secs(1));
+    let pipeline = LocalPipeline::start(options)
+        .await
+        .expect("pipeline starts on the local stack");
+    let table = pipeline
+        .resources
+        .table("TicketsTable")
+        .unwrap()
+        .to_string();
+    let store = DynamoStore::new(pipeline.ddb.clone(), table);
+    TestApp {
+        pipeline,
+        http: reqwest::Client::new(),
+        store,
+    }
+}
+
+/// A valid complaint form; tests change what they need.
+pub fn complaint_form() -> Value {
+    json!({
+        "borrower": {"name": "Li Na", "phone": "13912345678", "customer_id": "C100234"},
+        "product": "personal_loan",
+        "channel": "web",
+        "text": "I was charged a hidden service fee and penalty interest that the contract never mentioned.",
+        "desired_outcome": "Refund the fee",
+        "consent_to_contact": true,
+        "language": "en"
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.pipeline.base_url)
+    }
+
+    pub fn table(&self) -> &str {
+        self.pipeline.resources.table("TicketsTable").unwrap()
+    }
+
+    pub fn queue_url(&self, logical_id: &str) -> &str {
+        self.pipeline.resources.queue_url(logical_id).unwrap()
+    }
+
+    /// POSTs a complaint; returns the status and the JSON body.
+    pub async fn submit(&self, form: &Value) -> (u16, Value) {
+        self.submit_with_key(form, None).await
+    }
+
+    pub async fn submit_with_key(&self, form: &Value, key: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(self.url("/complaints")).json(form);
+        if let Some(k) = key {
+            request = request.header("Idempotency-Key", k);
+        }
+        let response = request.send().await.expect("api answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Submits and expects a 202; returns (reference, secret).
+    pub async fn submit_ok(&self, form: &Value) -> (String, String) {
+        let (status, body) = self.submit(form).await;
+        assert_eq!(status, 202, "{body}");
+        (
+            body["reference"].as_str().unwrap().to_string(),
+            body["status_secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Waits (up to 20 s) for intake to write the ticket.
+    pub async fn wait_for_ticket(&self, reference: &str) -> (Ticket, Vec<AuditEvent>) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(found) = self
+                .store
+                .ticket_with_history(reference)
+                .await
+                .expect("read ticket")
+            {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ticket {reference} was not created within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Messages visible plus in flight on a queue.
+    pub async fn queue_depth(&self, logical_id: &str) -> Result<u64> {
+        let out = self
+            .pipeline
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.queue_url(logical_id))
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await?;
+        let attrs = out.attributes.unwrap_or_default();
+        let get = |k: QueueAttributeName| {
+            attrs
+                .get(&k)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(get(QueueAttributeName::ApproximateNumberOfMessages)
+            + get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+    }
+
+    /// Waits until a queue holds `expected` messages (up to `within`).
+    pub async fn wait_for_depth(
+        &self,
+        logical_id: &str,
+        expected: u64,
+        within: Duration,
+    ) -> Result<()> {
+        let deadline = Instant::now() + within;
+        loop {
+            let depth = self.queue_depth(logical_id).await?;
+            if depth == expected {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{logical_id} holds {depth} messages, expected {expected}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Every item of the test's table whose `pk` starts with `prefix` (a scan: fine on a
+    /// test's own small table, never done by the product).
+    pub async fn items_with_pk_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<std::collections::HashMap<String, AttributeValue>>> {
+        let mut scan = self
+            .pipeline
+            .ddb
+            .scan()
+            .table_name(self.table())
+            .consistent_read(true);
+        if !prefix.is_empty() {
+            scan = scan
+                .filter_expression("begins_with(pk, :p)")
+                .expression_attribute_values(":p", AttributeValue::S(prefix.to_string()));
+        }
+        let out = scan.send().await.context("scan")?;
+        Ok(out.items.unwrap_or_default())
+    }
+
+    pub async fn stop(self) {
+        self.pipeline.stop().await;
+    }
+}

@@ -6,7 +6,9 @@ use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use redress_domain::assess::ComplaintMessage;
 use redress_domain::complaint::{Complaint, ParseMode};
-use redress_domain::ports::{ComplaintLookup, ComplaintQueue, ComplaintState, Submission, SubmissionLog};
+use redress_domain::ports::{
+    ComplaintLookup, ComplaintQueue, ComplaintState, Submission, SubmissionLog,
+};
 use redress_domain::reference::Reference;
 use redress_domain::ticket::TicketStatus;
 use serde_json::{json, Value};
@@ -16,7 +18,10 @@ use tracing::{info, warn};
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
-pub(crate) async fn submit<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Result<Response<Body>, ApiError>
+pub(crate) async fn submit<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError>
 where
     S: SubmissionLog + Sync,
     Q: ComplaintQueue + Sync,
@@ -24,8 +29,8 @@ where
     let now = (deps.now)();
     let idempotency_key = idempotency_key(request)?;
     let value = json_body(request)?;
-    let complaint =
-        Complaint::parse(&value, &deps.config, ParseMode::Submission, now).map_err(|e| ApiError::Validation(e.0))?;
+    let complaint = Complaint::parse(&value, &deps.config, ParseMode::Submission, now)
+        .map_err(|e| ApiError::Validation(e.0))?;
     let form = complaint.to_form();
     // serde_json orders object keys, so equal complaints give equal fingerprints.
     let fingerprint = hex::encode(Sha256::digest(form.to_string().as_bytes()));
@@ -38,8 +43,14 @@ where
         fingerprint,
         enqueued: false,
     };
-    let (submission, replayed) = match deps.store.record_submission(&fresh, idempotency_key.as_deref()).await? {
-        Some(existing) if existing.fingerprint != fresh.fingerprint => return Err(ApiError::IdempotencyConflict),
+    let (submission, replayed) = match deps
+        .store
+        .record_submission(&fresh, idempotency_key.as_deref())
+        .await?
+    {
+        Some(existing) if existing.fingerprint != fresh.fingerprint => {
+            return Err(ApiError::IdempotencyConflict)
+        }
         Some(existing) => (existing, true),
         None => (fresh, false),
     };
@@ -59,7 +70,8 @@ where
     }
     info!(reference = %submission.reference, replayed, channel = complaint.channel.as_str(), "complaint accepted");
 
-    let reference = Reference::parse(&submission.reference).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let reference =
+        Reference::parse(&submission.reference).map_err(|e| ApiError::Internal(e.to_string()))?;
     let body = json!({
         "reference": reference.as_str(),
         "status_secret": deps.secrets.secret_for(&reference),
@@ -73,14 +85,19 @@ where
     });
     let mut response = json_response(StatusCode::ACCEPTED, &body);
     if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
     }
     Ok(response)
 }
 
-pub(crate) async fn status<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, raw_reference: &str) -> Result<Response<Body>, ApiError>
+pub(crate) async fn status<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+    raw_reference: &str,
+) -> Result<Response<Body>, ApiError>
 where
     S: ComplaintLookup + Sync,
 {
@@ -120,7 +137,11 @@ where
             "note": {"en": "Your complaint is being routed to the team that will handle it.", "zh": "您的投诉正在分派给负责的团队。"}
         }),
         Some(ComplaintState::Ticketed(ticket)) => {
-            let team = deps.config.routing.team(&ticket.team).map(|t| t.name.clone());
+            let team = deps
+                .config
+                .routing
+                .team(&ticket.team)
+                .map(|t| t.name.clone());
             json!({
                 "reference": reference.as_str(),
                 "status": ticket.status.as_str(),
@@ -142,7 +163,11 @@ fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     match raw.to_str() {
-        Ok(k) if !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY && k.bytes().all(|b| b.is_ascii_graphic()) => {
+        Ok(k)
+            if !k.is_empty()
+                && k.len() <= MAX_IDEMPOTENCY_KEY
+                && k.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             Ok(Some(k.to_string()))
         }
         _ => Err(ApiError::bad_request(
@@ -160,7 +185,12 @@ fn json_body(request: &Request) -> Result<Value, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if media_type != "application/json" {
         return Err(ApiError::UnsupportedMediaType);
     }

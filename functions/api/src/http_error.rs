@@ -20,7 +20,11 @@ pub enum ApiError {
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
     #[error("bad request: {code}")]
-    BadRequest { code: &'static str, en: String, zh: String },
+    BadRequest {
+        code: &'static str,
+        en: String,
+        zh: String,
+    },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("idempotency key reused with a different complaint")]
@@ -52,8 +56,20 @@ impl ApiError {
 
     /// The HTTP answer. Internal details stay in the log, never in the body.
     pub fn into_response(self) -> Response<Body> {
-        let (status, code, en, zh, extra): (StatusCode, &str, String, String, Option<(&str, Value)>) = match &self {
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such resource".into(), "资源不存在".into(), None),
+        let (status, code, en, zh, extra): (
+            StatusCode,
+            &str,
+            String,
+            String,
+            Option<(&str, Value)>,
+        ) = match &self {
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resource".into(),
+                "资源不存在".into(),
+                None,
+            ),
             ApiError::MethodNotAllowed { allow } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -82,7 +98,9 @@ impl ApiError {
                 format!("请求内容不是有效的 JSON：{detail}"),
                 None,
             ),
-            ApiError::BadRequest { code, en, zh } => (StatusCode::BAD_REQUEST, code, en.clone(), zh.clone(), None),
+            ApiError::BadRequest { code, en, zh } => {
+                (StatusCode::BAD_REQUEST, code, en.clone(), zh.clone(), None)
+            }
             ApiError::Validation(fields) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",

@@ -17,12 +17,12 @@ pub mod http_error;
 use chrono::{DateTime, Utc};
 use http_error::ApiError;
 use lambda_http::{Body, Request, Response};
+use redress_aws::env::{self, EnvError, VarSource};
+use redress_aws::{DynamoStore, SdkConfig, SqsComplaintQueue};
 use redress_domain::config::DomainConfig;
 use redress_domain::ports::{ComplaintLookup, ComplaintQueue, SubmissionLog};
 use redress_domain::reference::StatusSecrets;
 use std::sync::Arc;
-use redress_aws::env::{self, EnvError, VarSource};
-use redress_aws::{DynamoStore, SdkConfig, SqsComplaintQueue};
 
 /// Largest request body accepted, in bytes. A complaint is at most 5,000 characters
 /// (≤ 20 KB in UTF-8); the rest is headroom for the other fields.
@@ -41,11 +41,21 @@ pub struct ApiDeps<S, Q> {
 impl ApiDeps<DynamoStore, SqsComplaintQueue> {
     /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
     /// `COMPLAINTS_QUEUE_URL`, `STATUS_HMAC_KEY`).
-    pub fn from_env(vars: &dyn VarSource, aws: &SdkConfig, config: Arc<DomainConfig>) -> Result<Self, EnvError> {
+    pub fn from_env(
+        vars: &dyn VarSource,
+        aws: &SdkConfig,
+        config: Arc<DomainConfig>,
+    ) -> Result<Self, EnvError> {
         Ok(ApiDeps {
             config,
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), env::required(vars, "TICKETS_TABLE")?),
-            queue: SqsComplaintQueue::new(aws_sdk_sqs::Client::new(aws), env::required(vars, "COMPLAINTS_QUEUE_URL")?),
+            store: DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                env::required(vars, "TICKETS_TABLE")?,
+            ),
+            queue: SqsComplaintQueue::new(
+                aws_sdk_sqs::Client::new(aws),
+                env::required(vars, "COMPLAINTS_QUEUE_URL")?,
+            ),
             secrets: StatusSecrets::new(&env::required_key(vars, "STATUS_HMAC_KEY")?),
             now: Utc::now,
         })

@@ -15,6 +15,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Duration;
+use redress_aws::env::{self, EnvError, VarSource};
+use redress_aws::{DynamoStore, SdkConfig};
 use redress_domain::assess::{assess, open_ticket, BorrowerIndexEntry, ComplaintMessage};
 use redress_domain::borrower::BorrowerKeyer;
 use redress_domain::complaint::{Complaint, ParseMode};
@@ -23,8 +25,6 @@ use redress_domain::ports::{BorrowerHistory, CreateOutcome, StoreError, TicketWr
 use redress_domain::reference::Reference;
 use redress_domain::repeat::PriorComplaint;
 use std::sync::Arc;
-use redress_aws::env::{self, EnvError, VarSource};
-use redress_aws::{DynamoStore, SdkConfig};
 use tracing::{error, info, instrument, warn};
 
 /// What the intake handler needs, built once per cold start.
@@ -37,12 +37,21 @@ pub struct IntakeDeps<S> {
 impl IntakeDeps<DynamoStore> {
     /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
     /// `BORROWER_HMAC_KEY`, `RETENTION_DAYS`).
-    pub fn from_env(vars: &dyn VarSource, aws: &SdkConfig, config: Arc<DomainConfig>) -> Result<Self, EnvError> {
+    pub fn from_env(
+        vars: &dyn VarSource,
+        aws: &SdkConfig,
+        config: Arc<DomainConfig>,
+    ) -> Result<Self, EnvError> {
         let table = env::required(vars, "TICKETS_TABLE")?;
         let keyer = BorrowerKeyer::new(&env::required_key(vars, "BORROWER_HMAC_KEY")?);
         let retention_days = env::required_number(vars, "RETENTION_DAYS")?;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table).with_retention_days(retention_days);
-        Ok(Self { config, keyer, store })
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
+            .with_retention_days(retention_days);
+        Ok(Self {
+            config,
+            keyer,
+            store,
+        })
     }
 }
 
@@ -90,13 +99,22 @@ where
     let outcome = match try_process(deps, message).await {
         Ok(outcome) => outcome,
         Err(IntakeError::Poison(reason)) => Outcome::Poison { reason },
-        Err(IntakeError::Store(e)) if e.is_transient() => Outcome::Transient { reason: e.to_string() },
-        Err(IntakeError::Store(e)) => Outcome::Poison { reason: e.to_string() },
+        Err(IntakeError::Store(e)) if e.is_transient() => Outcome::Transient {
+            reason: e.to_string(),
+        },
+        Err(IntakeError::Store(e)) => Outcome::Poison {
+            reason: e.to_string(),
+        },
     };
     match &outcome {
         Outcome::Stored { reference } => info!(reference, "ticket created"),
-        Outcome::Duplicate { reference } => info!(reference, "duplicate delivery; ticket already exists"),
-        Outcome::Poison { reason } => error!(reason, "poison message; leaving it for the dead-letter queue"),
+        Outcome::Duplicate { reference } => {
+            info!(reference, "duplicate delivery; ticket already exists")
+        }
+        Outcome::Poison { reason } => error!(
+            reason,
+            "poison message; leaving it for the dead-letter queue"
+        ),
         Outcome::Transient { reason } => warn!(reason, "transient failure; will be retried"),
     }
     outcome
@@ -124,8 +142,13 @@ where
     let reference = Reference::parse(&msg.reference)
         .map_err(|e| IntakeError::Poison(format!("bad reference: {e}")))?;
     tracing::Span::current().record("reference", reference.as_str());
-    let complaint = Complaint::parse(&msg.form, &deps.config, ParseMode::Submission, msg.received_at)
-        .map_err(|e| IntakeError::Poison(format!("invalid complaint: {e}")))?;
+    let complaint = Complaint::parse(
+        &msg.form,
+        &deps.config,
+        ParseMode::Submission,
+        msg.received_at,
+    )
+    .map_err(|e| IntakeError::Poison(format!("invalid complaint: {e}")))?;
 
     let keys = deps.keyer.keys(&complaint.borrower);
     let window = Duration::days(i64::from(deps.config.routing.repeat_window_days()));
@@ -133,7 +156,13 @@ where
         .store
         .earlier_complaints(&keys, msg.received_at - window, msg.received_at)
         .await?;
-    let assessment = assess(&deps.config, &complaint, reference.as_str(), msg.received_at, &priors);
+    let assessment = assess(
+        &deps.config,
+        &complaint,
+        reference.as_str(),
+        msg.received_at,
+        &priors,
+    );
     let (ticket, event) = open_ticket(&complaint, reference.as_str(), msg.received_at, &assessment);
     let index: Vec<BorrowerIndexEntry> = keys
         .into_iter()

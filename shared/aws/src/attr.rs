@@ -48,7 +48,9 @@ fn to_attr(value: Value) -> AttributeValue {
         Value::Number(n) => AttributeValue::N(n.to_string()),
         Value::String(s) => AttributeValue::S(s),
         Value::Array(items) => AttributeValue::L(items.into_iter().map(to_attr).collect()),
-        Value::Object(map) => AttributeValue::M(map.into_iter().map(|(k, v)| (k, to_attr(v))).collect()),
+        Value::Object(map) => {
+            AttributeValue::M(map.into_iter().map(|(k, v)| (k, to_attr(v))).collect())
+        }
     }
 }
 
@@ -69,7 +71,9 @@ fn from_attr(path: &str, value: &AttributeValue) -> Result<Value, MappingError> 
                 .map(|(k, v)| Ok((k.clone(), from_attr(k, v)?)))
                 .collect::<Result<_, MappingError>>()?,
         ),
-        AttributeValue::Ss(items) => Value::Array(items.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ss(items) => {
+            Value::Array(items.iter().cloned().map(Value::String).collect())
+        }
         _ => return Err(MappingError::Unsupported(path.to_string())),
     })
 }
@@ -89,7 +93,9 @@ fn parse_number(n: &str) -> Result<Number, MappingError> {
 
 /// A string attribute of an item, if present.
 pub fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 /// A string attribute value.
@@ -143,7 +149,10 @@ mod tests {
 
     #[test]
     fn a_non_object_is_refused() {
-        assert!(matches!(to_item(&vec![1, 2]), Err(MappingError::NotAnObject)));
+        assert!(matches!(
+            to_item(&vec![1, 2]),
+            Err(MappingError::NotAnObject)
+        ));
     }
 
     #[test]

@@ -58,8 +58,11 @@ pub fn required_key(source: &dyn VarSource, name: &'static str) -> Result<Vec<u8
 
 /// A whole number.
 pub fn required_number(source: &dyn VarSource, name: &'static str) -> Result<i64, EnvError> {
-    required(source, name)?.trim().parse().map_err(|_| EnvError {
-        name,
-        problem: "must be a whole number",
-    })
+    required(source, name)?
+        .trim()
+        .parse()
+        .map_err(|_| EnvError {
+            name,
+            problem: "must be a whole number",
+        })
 }

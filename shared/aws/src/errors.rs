@@ -30,7 +30,9 @@ where
             .err()
             .code()
             .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         _ => false,
     };
     let message = format!("{what}: {}", DisplayErrorContext(&err));

@@ -9,8 +9,8 @@ pub mod queue;
 pub mod store;
 pub mod telemetry;
 
-pub use queue::SqsComplaintQueue;
 pub use aws_config::SdkConfig;
+pub use queue::SqsComplaintQueue;
 pub use store::DynamoStore;
 
 /// Loads the AWS configuration once per process: region, credentials and any

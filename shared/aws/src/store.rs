@@ -67,14 +67,19 @@ impl DynamoStore {
     }
 
     /// Reads a ticket and its whole history (consistent).
-    pub async fn ticket_with_history(&self, reference: &str) -> Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError> {
+    pub async fn ticket_with_history(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError> {
         let items = self.query_partition(&keys::ticket_pk(reference)).await?;
         let mut ticket = None;
         let mut events = Vec::new();
         for item in &items {
             match get_s(item, SK) {
                 Some(keys::TICKET_SK) => ticket = Some(map(from_item::<Ticket>(item))?),
-                Some(sk) if sk.starts_with("EVENT#") => events.push(map(from_item::<AuditEvent>(item))?),
+                Some(sk) if sk.starts_with("EVENT#") => {
+                    events.push(map(from_item::<AuditEvent>(item))?)
+                }
                 _ => {}
             }
         }
@@ -122,10 +127,16 @@ pub fn ticket_item(ticket: &Ticket, expires_at: AttributeValue) -> Result<Item, 
     item.insert(SK.into(), s(keys::TICKET_SK));
     item.insert("entity".into(), s("ticket"));
     if ticket.status.is_open() {
-        item.insert(keys::TEAM_QUEUE_PK.into(), s(keys::team_queue_pk(&ticket.team)));
+        item.insert(
+            keys::TEAM_QUEUE_PK.into(),
+            s(keys::team_queue_pk(&ticket.team)),
+        );
         item.insert(
             keys::TEAM_QUEUE_SK.into(),
-            s(keys::team_queue_sk(ticket.deadlines.resolve_by, &ticket.reference)),
+            s(keys::team_queue_sk(
+                ticket.deadlines.resolve_by,
+                &ticket.reference,
+            )),
         );
     }
     item.insert(keys::EXPIRES_AT.into(), expires_at);
@@ -142,7 +153,12 @@ fn cancellation(reasons: &[CancellationReason]) -> (bool, bool) {
     let transient = reasons
         .iter()
         .filter_map(CancellationReason::code)
-        .any(|c| matches!(c, "ThrottlingError" | "TransactionConflict" | "ProvisionedThroughputExceeded"));
+        .any(|c| {
+            matches!(
+                c,
+                "ThrottlingError" | "TransactionConflict" | "ProvisionedThroughputExceeded"
+            )
+        });
     (first_conflict, transient)
 }
 
@@ -172,7 +188,10 @@ impl TicketWriter for DynamoStore {
             item.insert(PK.into(), s(keys::borrower_pk(entry.key.as_str())));
             item.insert(
                 SK.into(),
-                s(keys::borrower_sk(entry.prior.received_at, &entry.prior.reference)),
+                s(keys::borrower_sk(
+                    entry.prior.received_at,
+                    &entry.prior.reference,
+                )),
             );
             item.insert("entity".into(), s("borrower_index"));
             item.insert(keys::EXPIRES_AT.into(), expires.clone());
@@ -255,7 +274,8 @@ fn idempotency_hash(key: &str) -> String {
 
 fn submission_from(item: &Item) -> Result<Submission, StoreError> {
     let field = |name: &str| {
-        get_s(item, name).ok_or_else(|| StoreError::Permanent(format!("submission item lacks {name}")))
+        get_s(item, name)
+            .ok_or_else(|| StoreError::Permanent(format!("submission item lacks {name}")))
     };
     Ok(Submission {
         reference: field("reference")?.to_string(),
@@ -263,7 +283,11 @@ fn submission_from(item: &Item) -> Result<Submission, StoreError> {
             .parse()
             .map_err(|e| StoreError::Permanent(format!("submission received_at: {e}")))?,
         fingerprint: field("fingerprint")?.to_string(),
-        enqueued: item.get("enqueued").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        enqueued: item
+            .get("enqueued")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
     })
 }
 
@@ -274,7 +298,10 @@ impl DynamoStore {
             (SK.to_string(), s(sk)),
             ("entity".to_string(), s(sk.to_ascii_lowercase())),
             ("reference".to_string(), s(&sub.reference)),
-            ("received_at".to_string(), s(keys::timestamp(sub.received_at))),
+            (
+                "received_at".to_string(),
+                s(keys::timestamp(sub.received_at)),
+            ),
             ("fingerprint".to_string(), s(&sub.fingerprint)),
             ("enqueued".to_string(), AttributeValue::Bool(sub.enqueued)),
             (
@@ -299,12 +326,18 @@ impl DynamoStore {
     }
 
     async fn bound_submission(&self, key_hash: &str) -> Result<Option<Submission>, StoreError> {
-        let Some(idem) = self.get(keys::idempotency_pk(key_hash), keys::IDEMPOTENCY_SK).await? else {
+        let Some(idem) = self
+            .get(keys::idempotency_pk(key_hash), keys::IDEMPOTENCY_SK)
+            .await?
+        else {
             return Ok(None);
         };
         let mut bound = submission_from(&idem)?;
         // The submission record knows whether the message reached the queue.
-        if let Some(sub) = self.get(keys::ticket_pk(&bound.reference), keys::SUBMISSION_SK).await? {
+        if let Some(sub) = self
+            .get(keys::ticket_pk(&bound.reference), keys::SUBMISSION_SK)
+            .await?
+        {
             bound.enqueued = submission_from(&sub)?.enqueued;
         }
         Ok(Some(bound))
@@ -317,7 +350,11 @@ impl SubmissionLog for DynamoStore {
         submission: &Submission,
         idempotency_key: Option<&str>,
     ) -> Result<Option<Submission>, StoreError> {
-        let sub_item = self.submission_item(submission, keys::ticket_pk(&submission.reference), keys::SUBMISSION_SK);
+        let sub_item = self.submission_item(
+            submission,
+            keys::ticket_pk(&submission.reference),
+            keys::SUBMISSION_SK,
+        );
         let Some(key) = idempotency_key else {
             self.client
                 .put_item()
@@ -333,7 +370,11 @@ impl SubmissionLog for DynamoStore {
         if let Some(existing) = self.bound_submission(&key_hash).await? {
             return Ok(Some(existing));
         }
-        let idem_item = self.submission_item(submission, keys::idempotency_pk(&key_hash), keys::IDEMPOTENCY_SK);
+        let idem_item = self.submission_item(
+            submission,
+            keys::idempotency_pk(&key_hash),
+            keys::IDEMPOTENCY_SK,
+        );
         let writes = vec![
             self.put(idem_item, Some("attribute_not_exists(pk)"))?,
             self.put(sub_item, Some("attribute_not_exists(pk)"))?,
@@ -397,9 +438,16 @@ impl ComplaintLookup for DynamoStore {
             .map_err(|e| store_error("read complaint", e))?;
         let items = out.items();
         if let Some(t) = items.iter().find(|i| get_s(i, SK) == Some(keys::TICKET_SK)) {
-            return Ok(Some(ComplaintState::Ticketed(Box::new(map(from_item::<Ticket>(t))?))));
+            return Ok(Some(ComplaintState::Ticketed(Box::new(map(from_item::<
+                Ticket,
+            >(
+                t
+            ))?))));
         }
-        if let Some(sub) = items.iter().find(|i| get_s(i, SK) == Some(keys::SUBMISSION_SK)) {
+        if let Some(sub) = items
+            .iter()
+            .find(|i| get_s(i, SK) == Some(keys::SUBMISSION_SK))
+        {
             return Ok(Some(ComplaintState::Submitted {
                 received_at: submission_from(sub)?.received_at,
             }));

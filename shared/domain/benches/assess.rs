@@ -59,10 +59,22 @@ fn demo_forms() -> Vec<Value> {
         vec![
             form(SHORT_ZH, None),
             form(LONG_EN, None),
-            form("借款时被收取了合同里没有写明的服务费，实际年化利率远超36%。", Some("fees_interest")),
-            form("My payment was taken twice from my bank account this month.", None),
-            form("有人冒用我的身份证在你们平台借了款，我从来没有申请过。", None),
-            form("The app keeps logging me out and the support staff were rude.", None),
+            form(
+                "借款时被收取了合同里没有写明的服务费，实际年化利率远超36%。",
+                Some("fees_interest"),
+            ),
+            form(
+                "My payment was taken twice from my bank account this month.",
+                None,
+            ),
+            form(
+                "有人冒用我的身份证在你们平台借了款，我从来没有申请过。",
+                None,
+            ),
+            form(
+                "The app keeps logging me out and the support staff were rude.",
+                None,
+            ),
         ]
     } else {
         forms
@@ -74,21 +86,32 @@ fn now() -> DateTime<Utc> {
 }
 
 fn priors() -> Vec<PriorComplaint> {
-    [("RD-261020-AAAAAAAA", "fees_interest", 34), ("RD-260901-BBBBBBBB", "collection_conduct", 83), ("RD-260301-CCCCCCCC", "payments", 267)]
-        .into_iter()
-        .map(|(reference, category, days_ago)| PriorComplaint {
-            reference: reference.to_string(),
-            category: category.to_string(),
-            received_at: now() - Duration::days(days_ago),
-        })
-        .collect()
+    [
+        ("RD-261020-AAAAAAAA", "fees_interest", 34),
+        ("RD-260901-BBBBBBBB", "collection_conduct", 83),
+        ("RD-260301-CCCCCCCC", "payments", 267),
+    ]
+    .into_iter()
+    .map(|(reference, category, days_ago)| PriorComplaint {
+        reference: reference.to_string(),
+        category: category.to_string(),
+        received_at: now() - Duration::days(days_ago),
+    })
+    .collect()
 }
 
 /// The work intake does per complaint, minus I/O.
 fn parse_and_assess(config: &DomainConfig, form: &Value, priors: &[PriorComplaint]) -> usize {
-    let complaint = Complaint::parse(form, config, ParseMode::Submission, now()).expect("bench forms are valid");
+    let complaint = Complaint::parse(form, config, ParseMode::Submission, now())
+        .expect("bench forms are valid");
     let received_at = complaint.submitted_at.unwrap_or_else(now);
-    let a = assess(config, &complaint, "RD-261123-7KQ2M9XA", received_at, priors);
+    let a = assess(
+        config,
+        &complaint,
+        "RD-261123-7KQ2M9XA",
+        received_at,
+        priors,
+    );
     a.signals.len() + a.route.team.len()
 }
 
@@ -99,7 +122,8 @@ fn bench(c: &mut Criterion) {
     let long_en = form(LONG_EN, None);
     let demo = demo_forms();
     for f in demo.iter().chain([&short_zh, &long_en]) {
-        Complaint::parse(f, &config, ParseMode::Submission, now()).expect("every bench form parses");
+        Complaint::parse(f, &config, ParseMode::Submission, now())
+            .expect("every bench form parses");
     }
 
     let mut group = c.benchmark_group("assess");

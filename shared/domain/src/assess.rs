@@ -49,7 +49,13 @@ pub fn assess(
         .classifier
         .classify(&complaint.text, complaint.category.as_deref());
     let window = Duration::days(i64::from(config.routing.repeat_window_days()));
-    let repeat = find_repeats(reference, &classification.category, received_at, window, priors);
+    let repeat = find_repeats(
+        reference,
+        &classification.category,
+        received_at,
+        window,
+        priors,
+    );
     let mut signals = classification.signals.clone();
     if repeat.is_repeat() {
         signals.insert(Signal::Repeat);

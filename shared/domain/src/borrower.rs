@@ -43,7 +43,9 @@ impl fmt::Debug for BorrowerKeyer {
 impl BorrowerKeyer {
     /// A keyer using `secret` (from the deployment's secret store, never the code).
     pub fn new(secret: &[u8]) -> Self {
-        Self { key: secret.to_vec() }
+        Self {
+            key: secret.to_vec(),
+        }
     }
 
     /// One key per identifier the borrower gave, strongest first (national id, customer
@@ -67,7 +69,10 @@ impl BorrowerKeyer {
         mac.update(kind.as_bytes());
         mac.update(b":");
         mac.update(value.as_bytes());
-        BorrowerKey(format!("{kind}:{}", hex::encode(mac.finalize().into_bytes())))
+        BorrowerKey(format!(
+            "{kind}:{}",
+            hex::encode(mac.finalize().into_bytes())
+        ))
     }
 }
 
@@ -81,7 +86,13 @@ pub fn mask(value: &str, keep_start: usize, keep_end: usize) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < keep_start || i >= chars.len() - keep_end { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < keep_start || i >= chars.len() - keep_end {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 

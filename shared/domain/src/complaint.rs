@@ -234,7 +234,11 @@ impl Complaint {
                 false
             }
             Some(_) => {
-                errors.push(type_error("consent_to_contact", "true or false", "true 或 false"));
+                errors.push(type_error(
+                    "consent_to_contact",
+                    "true or false",
+                    "true 或 false",
+                ));
                 false
             }
         };
@@ -294,13 +298,22 @@ impl Complaint {
         if let Some(c) = &self.category {
             form.insert("category".into(), Value::String(c.clone()));
         }
-        form.insert("channel".into(), Value::String(self.channel.as_str().into()));
+        form.insert(
+            "channel".into(),
+            Value::String(self.channel.as_str().into()),
+        );
         form.insert("text".into(), Value::String(self.text.clone()));
         if let Some(o) = &self.desired_outcome {
             form.insert("desired_outcome".into(), Value::String(o.clone()));
         }
-        form.insert("consent_to_contact".into(), Value::Bool(self.consent_to_contact));
-        form.insert("language".into(), Value::String(self.language.as_str().into()));
+        form.insert(
+            "consent_to_contact".into(),
+            Value::Bool(self.consent_to_contact),
+        );
+        form.insert(
+            "language".into(),
+            Value::String(self.language.as_str().into()),
+        );
         if let Some(t) = &self.submitted_at {
             form.insert("submitted_at".into(), Value::String(t.to_rfc3339()));
         }
@@ -326,14 +339,22 @@ fn type_error(field: &str, expected_en: &str, expected_zh: &str) -> FieldError {
     )
 }
 
-fn reject_unknown(obj: &Map<String, Value>, known: &[&str], prefix: &str, errors: &mut Vec<FieldError>) {
+fn reject_unknown(
+    obj: &Map<String, Value>,
+    known: &[&str],
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) {
     for key in obj.keys() {
         if !known.contains(&key.as_str()) {
             let field = format!("{prefix}{}", truncate(key, 40));
             errors.push(FieldError::new(
                 &field,
                 "unknown_field",
-                format!("unknown field '{field}'; expected one of: {}", known.join(", ")),
+                format!(
+                    "unknown field '{field}'; expected one of: {}",
+                    known.join(", ")
+                ),
                 format!("不认识的字段“{field}”"),
             ));
         }
@@ -341,7 +362,11 @@ fn reject_unknown(obj: &Map<String, Value>, known: &[&str], prefix: &str, errors
 }
 
 /// A string field: absent, null and blank all read as `None`; another type is an error.
-fn string_field(obj: &Map<String, Value>, field: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+fn string_field(
+    obj: &Map<String, Value>,
+    field: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     string_at(obj.get(field), field, errors)
 }
 
@@ -381,7 +406,11 @@ fn check_text(text: &str, errors: &mut Vec<FieldError>) -> String {
     text.to_string()
 }
 
-fn parse_submitted_at(s: &str, now: DateTime<Utc>, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
+fn parse_submitted_at(
+    s: &str,
+    now: DateTime<Utc>,
+    errors: &mut Vec<FieldError>,
+) -> Option<DateTime<Utc>> {
     match DateTime::parse_from_rfc3339(s) {
         Ok(t) => {
             let t = t.with_timezone(&Utc);
@@ -437,10 +466,15 @@ fn parse_borrower(value: Option<&Value>, required: bool, errors: &mut Vec<FieldE
         }
     };
     reject_unknown(obj, BORROWER_FIELDS, "borrower.", errors);
-    let get = |f: &str, errors: &mut Vec<FieldError>| string_at(obj.get(f), &format!("borrower.{f}"), errors);
+    let get = |f: &str, errors: &mut Vec<FieldError>| {
+        string_at(obj.get(f), &format!("borrower.{f}"), errors)
+    };
 
     let name = get("name", errors).map(|n| n.trim().to_string());
-    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS)
+    {
         errors.push(FieldError::new(
             "borrower.name",
             "too_long",
@@ -507,9 +541,15 @@ fn parse_borrower(value: Option<&Value>, required: bool, errors: &mut Vec<FieldE
     };
     // Only demand an identifier when every given one was valid: otherwise the
     // field's own error already says what to fix.
-    let had_identifier_input = ["phone", "email", "national_id", "customer_id", "loan_number"]
-        .iter()
-        .any(|f| matches!(obj.get(*f), Some(Value::String(s)) if !s.trim().is_empty()));
+    let had_identifier_input = [
+        "phone",
+        "email",
+        "national_id",
+        "customer_id",
+        "loan_number",
+    ]
+    .iter()
+    .any(|f| matches!(obj.get(*f), Some(Value::String(s)) if !s.trim().is_empty()));
     if required && borrower.has_no_identifier() && !had_identifier_input {
         errors.push(FieldError::new(
             "borrower",
@@ -534,7 +574,8 @@ pub fn normalise_phone(raw: &str) -> Option<String> {
             _ => return None,
         }
     }
-    let mainland = |d: &str| d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9');
+    let mainland =
+        |d: &str| d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9');
     if !plus && mainland(&digits) {
         return Some(format!("+86{digits}"));
     }
@@ -583,7 +624,8 @@ pub fn normalise_national_id(raw: &str) -> Option<String> {
 /// Customer and loan identifiers: 3–40 ASCII letters, digits or dashes, upper-cased.
 pub fn normalise_account_id(raw: &str) -> Option<String> {
     let id = raw.trim().to_ascii_uppercase();
-    let ok = (3..=40).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let ok =
+        (3..=40).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     ok.then_some(id)
 }
 
@@ -614,14 +656,20 @@ mod tests {
     }
 
     fn codes(err: &ValidationErrors) -> Vec<(String, String)> {
-        err.0.iter().map(|e| (e.field.clone(), e.code.clone())).collect()
+        err.0
+            .iter()
+            .map(|e| (e.field.clone(), e.code.clone()))
+            .collect()
     }
 
     #[test]
     fn a_valid_form_parses_and_normalises_identifiers() {
         let c = Complaint::parse(&valid_form(), &config(), ParseMode::Submission, now()).unwrap();
         assert_eq!(c.borrower.phone.as_deref(), Some("+8613812345678"));
-        assert_eq!(c.borrower.national_id.as_deref(), Some("11010519491231002X"));
+        assert_eq!(
+            c.borrower.national_id.as_deref(),
+            Some("11010519491231002X")
+        );
         assert_eq!(c.category.as_deref(), Some("fees_interest"));
         assert_eq!(c.language, Language::Chinese);
         assert!(c.consent_to_contact);
@@ -630,7 +678,8 @@ mod tests {
     #[test]
     fn form_round_trips_through_to_form() {
         let c = Complaint::parse(&valid_form(), &config(), ParseMode::Submission, now()).unwrap();
-        let again = Complaint::parse(&c.to_form(), &config(), ParseMode::Submission, now()).unwrap();
+        let again =
+            Complaint::parse(&c.to_form(), &config(), ParseMode::Submission, now()).unwrap();
         assert_eq!(c, again);
     }
 
@@ -663,12 +712,16 @@ mod tests {
                 "missing {expected:?} in {codes:?}"
             );
         }
-        assert!(err.0.iter().all(|e| !e.message.en.is_empty() && !e.message.zh.is_empty()));
+        assert!(err
+            .0
+            .iter()
+            .all(|e| !e.message.en.is_empty() && !e.message.zh.is_empty()));
     }
 
     #[test]
     fn missing_required_fields_are_named() {
-        let err = Complaint::parse(&json!({}), &config(), ParseMode::Submission, now()).unwrap_err();
+        let err =
+            Complaint::parse(&json!({}), &config(), ParseMode::Submission, now()).unwrap_err();
         let fields: Vec<_> = err.0.iter().map(|e| e.field.as_str()).collect();
         for f in ["borrower", "product", "text", "consent_to_contact"] {
             assert!(fields.contains(&f), "{f} not reported in {fields:?}");
@@ -680,7 +733,10 @@ mod tests {
         let mut form = valid_form();
         form["borrower"] = json!({"name": "张伟"});
         let err = Complaint::parse(&form, &config(), ParseMode::Submission, now()).unwrap_err();
-        assert_eq!(codes(&err), vec![("borrower".into(), "identifier_required".into())]);
+        assert_eq!(
+            codes(&err),
+            vec![("borrower".into(), "identifier_required".into())]
+        );
     }
 
     #[test]
@@ -694,7 +750,13 @@ mod tests {
         .unwrap();
         assert_eq!(c.language, Language::English);
         assert_eq!(c.channel, Channel::Web);
-        let err = Complaint::parse(&json!({"category": "fees_interest"}), &config(), ParseMode::TextOnly, now()).unwrap_err();
+        let err = Complaint::parse(
+            &json!({"category": "fees_interest"}),
+            &config(),
+            ParseMode::TextOnly,
+            now(),
+        )
+        .unwrap_err();
         assert_eq!(codes(&err), vec![("text".into(), "required".into())]);
     }
 
@@ -723,9 +785,18 @@ mod tests {
 
     #[test]
     fn phones_are_normalised_or_refused() {
-        assert_eq!(normalise_phone("13812345678").as_deref(), Some("+8613812345678"));
-        assert_eq!(normalise_phone("+86 138-1234-5678").as_deref(), Some("+8613812345678"));
-        assert_eq!(normalise_phone("+44 7700 900123").as_deref(), Some("+447700900123"));
+        assert_eq!(
+            normalise_phone("13812345678").as_deref(),
+            Some("+8613812345678")
+        );
+        assert_eq!(
+            normalise_phone("+86 138-1234-5678").as_deref(),
+            Some("+8613812345678")
+        );
+        assert_eq!(
+            normalise_phone("+44 7700 900123").as_deref(),
+            Some("+447700900123")
+        );
         assert_eq!(normalise_phone("12812345678"), None);
         assert_eq!(normalise_phone("+86 12345"), None);
         assert_eq!(normalise_phone("138123456789"), None);
@@ -741,7 +812,8 @@ mod tests {
 
     #[test]
     fn a_non_object_body_is_refused() {
-        let err = Complaint::parse(&json!([1, 2]), &config(), ParseMode::Submission, now()).unwrap_err();
+        let err =
+            Complaint::parse(&json!([1, 2]), &config(), ParseMode::Submission, now()).unwrap_err();
         assert_eq!(err.0[0].code, "not_an_object");
     }
 }

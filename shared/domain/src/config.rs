@@ -72,7 +72,11 @@ impl DomainConfig {
     }
 
     /// Parses the three files and checks that they agree with each other.
-    pub fn from_sources(classification: &str, routing: &str, sla: &str) -> Result<Self, ConfigError> {
+    pub fn from_sources(
+        classification: &str,
+        routing: &str,
+        sla: &str,
+    ) -> Result<Self, ConfigError> {
         let classifier = Classifier::from_toml(classification)?;
         let routing = RoutingTable::from_toml(routing)?;
         let sla = SlaPolicies::from_toml(sla)?;

@@ -7,12 +7,12 @@ pub mod borrower;
 pub mod classify;
 pub mod complaint;
 pub mod config;
+pub mod ports;
 pub mod reference;
 pub mod repeat;
 pub mod routing;
 pub mod sla;
 pub mod taxonomy;
 pub mod ticket;
-pub mod ports;
 
 pub use taxonomy::{Bilingual, CategoryId, Channel, Language, Priority, Signal, TeamId};

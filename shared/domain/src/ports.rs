@@ -81,7 +81,8 @@ pub trait SubmissionLog {
     ) -> impl Future<Output = Result<Option<Submission>, StoreError>> + Send;
 
     /// Marks a submission as safely on the queue.
-    fn mark_enqueued(&self, reference: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn mark_enqueued(&self, reference: &str)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Where a complaint stands, as far as its borrower may know.
@@ -103,5 +104,8 @@ pub trait ComplaintLookup {
 
 /// Puts complaints on the complaints queue (api).
 pub trait ComplaintQueue {
-    fn enqueue(&self, message: &ComplaintMessage) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn enqueue(
+        &self,
+        message: &ComplaintMessage,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -25,7 +25,9 @@ pub struct InvalidReference;
 impl Reference {
     /// A new reference for a complaint received at `at`, from 5 random bytes.
     pub fn generate(at: DateTime<Utc>, random: [u8; 5]) -> Self {
-        let mut bits = random.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let mut bits = random
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
         let mut tail = [0u8; 8];
         for slot in tail.iter_mut().rev() {
             *slot = ALPHABET[(bits & 31) as usize];
@@ -91,7 +93,9 @@ impl StatusSecrets {
         mac.update(reference.as_str().as_bytes());
         let digest = mac.finalize().into_bytes();
         let mut out = String::with_capacity(19);
-        let mut bits = digest[..10].iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+        let mut bits = digest[..10]
+            .iter()
+            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
         let mut chars = [0u8; 16];
         for slot in chars.iter_mut().rev() {
             *slot = ALPHABET[(bits & 31) as usize];
@@ -117,7 +121,12 @@ impl StatusSecrets {
         };
         let expected = clean(&self.secret_for(reference));
         let given = clean(given);
-        expected.len() == given.len() && expected.iter().zip(&given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        expected.len() == given.len()
+            && expected
+                .iter()
+                .zip(&given)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     }
 }
 
@@ -146,7 +155,14 @@ mod tests {
 
     #[test]
     fn malformed_references_are_refused() {
-        for bad in ["", "RD-261123", "XX-261123-7KQ2M9XA", "RD-26112A-7KQ2M9XA", "RD-261123-7KQ2M9XI", "../etc/passwd"] {
+        for bad in [
+            "",
+            "RD-261123",
+            "XX-261123-7KQ2M9XA",
+            "RD-26112A-7KQ2M9XA",
+            "RD-261123-7KQ2M9XI",
+            "../etc/passwd",
+        ] {
             assert_eq!(Reference::parse(bad), Err(InvalidReference), "{bad}");
         }
     }

@@ -42,10 +42,16 @@ pub fn find_repeats(
     let since = received_at - window;
     let mut in_window: Vec<&PriorComplaint> = priors
         .iter()
-        .filter(|p| p.reference != reference && p.received_at >= since && p.received_at <= received_at)
+        .filter(|p| {
+            p.reference != reference && p.received_at >= since && p.received_at <= received_at
+        })
         .collect();
     // The same complaint may be found through several identifiers.
-    in_window.sort_by(|a, b| b.received_at.cmp(&a.received_at).then(a.reference.cmp(&b.reference)));
+    in_window.sort_by(|a, b| {
+        b.received_at
+            .cmp(&a.received_at)
+            .then(a.reference.cmp(&b.reference))
+    });
     in_window.dedup_by(|a, b| a.reference == b.reference);
     RepeatFinding {
         previous_any: in_window.first().map(|p| p.reference.clone()),
@@ -75,7 +81,13 @@ mod tests {
 
     #[test]
     fn an_earlier_complaint_in_the_window_makes_a_repeat() {
-        let f = find_repeats("NEW", "fees_interest", now(), Duration::days(90), &[prior("A", "payments", 10)]);
+        let f = find_repeats(
+            "NEW",
+            "fees_interest",
+            now(),
+            Duration::days(90),
+            &[prior("A", "payments", 10)],
+        );
         assert!(f.is_repeat());
         assert_eq!(f.previous_any.as_deref(), Some("A"));
         assert_eq!(f.previous_same_category, None);
@@ -97,7 +109,10 @@ mod tests {
 
     #[test]
     fn complaints_outside_the_window_and_itself_do_not_count() {
-        let priors = [prior("ANCIENT", "fees_interest", 91), prior("NEW", "fees_interest", 0)];
+        let priors = [
+            prior("ANCIENT", "fees_interest", 91),
+            prior("NEW", "fees_interest", 0),
+        ];
         let f = find_repeats("NEW", "fees_interest", now(), Duration::days(90), &priors);
         assert!(!f.is_repeat());
         assert_eq!(f.earlier_in_window, 0);

@@ -58,10 +58,13 @@ impl RoutingRule {
 
     fn matches(&self, input: &RouteInput<'_>) -> bool {
         (self.categories.is_empty() || self.categories.iter().any(|c| c == input.category))
-            && (self.signals_any.is_empty() || self.signals_any.iter().any(|s| input.signals.contains(s)))
+            && (self.signals_any.is_empty()
+                || self.signals_any.iter().any(|s| input.signals.contains(s)))
             && (self.channels.is_empty() || self.channels.contains(&input.channel))
             && (self.products.is_empty() || self.products.iter().any(|p| p == input.product))
-            && self.repeat.is_none_or(|r| r == input.signals.contains(&Signal::Repeat))
+            && self
+                .repeat
+                .is_none_or(|r| r == input.signals.contains(&Signal::Repeat))
     }
 }
 
@@ -126,7 +129,8 @@ pub struct RoutingTable {
 impl RoutingTable {
     /// Parses `routing.toml` and checks it on its own terms.
     pub fn from_toml(src: &str) -> Result<Self, ConfigError> {
-        let file: RoutingFile = toml::from_str(src).map_err(|e| ConfigError::new(FILE, e.to_string()))?;
+        let file: RoutingFile =
+            toml::from_str(src).map_err(|e| ConfigError::new(FILE, e.to_string()))?;
         let table = RoutingTable {
             teams: file.teams,
             products: file.products,
@@ -164,7 +168,10 @@ impl RoutingTable {
                 return err(format!("rule name '{}' is used twice", rule.name));
             }
             if self.team(&rule.team).is_none() {
-                return err(format!("rule '{}' routes to unknown team '{}'", rule.name, rule.team));
+                return err(format!(
+                    "rule '{}' routes to unknown team '{}'",
+                    rule.name, rule.team
+                ));
             }
             if let Some(p) = rule.products.iter().find(|p| self.product(p).is_none()) {
                 return err(format!("rule '{}' names unknown product '{p}'", rule.name));
@@ -172,14 +179,24 @@ impl RoutingTable {
         }
         match self.rules.last() {
             Some(last) if last.is_catch_all() => Ok(()),
-            _ => err("the last rule must have no conditions, so that every complaint is routed".into()),
+            _ => err(
+                "the last rule must have no conditions, so that every complaint is routed".into(),
+            ),
         }
     }
 
     /// Checks the names this table shares with the classifier and the SLA policies.
-    pub fn check_against(&self, classifier: &Classifier, sla: &SlaPolicies) -> Result<(), ConfigError> {
+    pub fn check_against(
+        &self,
+        classifier: &Classifier,
+        sla: &SlaPolicies,
+    ) -> Result<(), ConfigError> {
         for rule in &self.rules {
-            if let Some(c) = rule.categories.iter().find(|c| classifier.category(c).is_none()) {
+            if let Some(c) = rule
+                .categories
+                .iter()
+                .find(|c| classifier.category(c).is_none())
+            {
                 return Err(ConfigError::new(
                     FILE,
                     format!("rule '{}' names unknown category '{c}'", rule.name),
@@ -215,7 +232,10 @@ impl RoutingTable {
             rule.name, rule.team, rule.priority
         );
         if !raised_by.is_empty() {
-            reason.push_str(&format!("; raised to {priority} by {}", raised_by.join(", ")));
+            reason.push_str(&format!(
+                "; raised to {priority} by {}",
+                raised_by.join(", ")
+            ));
         }
         RouteDecision {
             team: rule.team.clone(),
@@ -310,19 +330,28 @@ mod tests {
         assert_eq!(d.team, "billing");
         assert_eq!(d.priority, Priority::High);
         assert!(d.reason.contains("authority_mention"), "{}", d.reason);
-        assert_eq!(route("fees_interest", &[Signal::Repeat]).priority, Priority::High);
+        assert_eq!(
+            route("fees_interest", &[Signal::Repeat]).priority,
+            Priority::High
+        );
     }
 
     #[test]
     fn a_table_without_catch_all_is_refused() {
-        let src = ROUTING_TOML.replace("name = \"everything-else\"\nteam", "name = \"everything-else\"\ncategories = [\"other\"]\nteam");
+        let src = ROUTING_TOML.replace(
+            "name = \"everything-else\"\nteam",
+            "name = \"everything-else\"\ncategories = [\"other\"]\nteam",
+        );
         let err = RoutingTable::from_toml(&src).unwrap_err();
         assert!(err.message.contains("last rule"), "{err}");
     }
 
     #[test]
     fn an_unknown_team_is_refused() {
-        let src = ROUTING_TOML.replace("team = \"hardship\"\npriority", "team = \"nobody\"\npriority");
+        let src = ROUTING_TOML.replace(
+            "team = \"hardship\"\npriority",
+            "team = \"nobody\"\npriority",
+        );
         let err = RoutingTable::from_toml(&src).unwrap_err();
         assert!(err.message.contains("unknown team 'nobody'"), "{err}");
     }
