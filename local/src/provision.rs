@@ -221,7 +221,9 @@ pub fn resolve_environment(
                 },
                 EnvValue::GetAtt(id, attr) => match (resources.queues.get(id), attr.as_str()) {
                     (Some((_, arn)), "Arn") => arn.clone(),
-                    (Some((_, _)), "QueueName") => format!("{id}"),
+                    (Some((url, _)), "QueueName") => {
+                        url.rsplit('/').next().unwrap_or_default().to_string()
+                    }
                     _ => bail!("{name}: unsupported Fn::GetAtt {id}.{attr}"),
                 },
                 EnvValue::Secret(key) => secrets

@@ -30,6 +30,12 @@ pub fn workspace_root() -> PathBuf {
 /// Starts an isolated pipeline. Failed messages are retried after one second, so a
 /// poison message reaches the dead-letter queue within seconds.
 pub async fn spawn_app() -> TestApp {
+    // Logs go to the test's output (shown for failures); a test that installed its own
+    // subscriber first keeps it.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .with_test_writer()
+        .try_init();
     for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"] {
         assert!(
             std::env::var_os(var).is_some(),

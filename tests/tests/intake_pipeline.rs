@@ -115,7 +115,7 @@ async fn the_borrower_sees_status_team_and_deadlines_with_the_secret_only() {
 async fn the_same_message_delivered_twice_creates_one_ticket_and_one_audit_event() {
     let app = spawn_app().await;
     let message = ComplaintMessage {
-        reference: "RD-261123-DUP1CATE".to_string(),
+        reference: "RD-261123-D0PE11CA".to_string(),
         received_at: chrono::Utc::now(),
         form: complaint_form(),
     };
@@ -235,6 +235,7 @@ async fn a_repeat_complaint_is_flagged_and_linked_to_the_earlier_one() {
     // Same person, identified by the same id typed in lower case, plus a phone this time.
     let mut second = complaint_form();
     second["borrower"] = json!({"national_id": "11010519491231002x", "phone": "+86 139 8765 4321"});
+    second["category"] = json!("fees_interest");
     second["text"] =
         json!("The fee problem is still not fixed and now there is another hidden service charge.");
     let (second_ref, _) = app.submit_ok(&second).await;

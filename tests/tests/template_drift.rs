@@ -4,6 +4,9 @@
 use aws_sdk_sqs::types::QueueAttributeName;
 use redress_e2e::spawn_app;
 
+/// (index name, key schema, projection type)
+type IndexShape = (String, Vec<(String, String)>, String);
+
 #[tokio::test]
 async fn local_tables_and_queues_match_the_template() {
     let app = spawn_app().await;
@@ -32,7 +35,7 @@ async fn local_tables_and_queues_match_the_template() {
             })
             .collect();
         assert_eq!(keys, spec.key_schema, "{name} keys");
-        let mut indexes: Vec<(String, Vec<(String, String)>, String)> = table
+        let mut indexes: Vec<IndexShape> = table
             .global_secondary_indexes()
             .iter()
             .map(|g| {
@@ -56,7 +59,7 @@ async fn local_tables_and_queues_match_the_template() {
             })
             .collect();
         indexes.sort();
-        let mut declared: Vec<_> = spec
+        let mut declared: Vec<IndexShape> = spec
             .global_indexes
             .iter()
             .map(|g| (g.name.clone(), g.key_schema.clone(), g.projection.clone()))

@@ -35,7 +35,16 @@ where
         }
         _ => false,
     };
-    let message = format!("{what}: {}", DisplayErrorContext(&err));
+    // A service error is told by its code and message (the raw response stays out of
+    // logs); a transport error by its cause chain.
+    let message = match &err {
+        SdkError::ServiceError(service) => format!(
+            "{what}: {} {}",
+            service.err().code().unwrap_or("unknown error"),
+            service.err().message().unwrap_or_default()
+        ),
+        _ => format!("{what}: {}", DisplayErrorContext(&err)),
+    };
     if transient {
         StoreError::Transient(message)
     } else {

@@ -202,8 +202,9 @@ impl TicketWriter for DynamoStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(writes))
-            // The reference makes a retried call (same token within 10 minutes) a no-op.
-            .client_request_token(format!("create-{}", ticket.reference))
+            // No ClientRequestToken: a redelivery may compute a different repeat finding,
+            // which DynamoDB would refuse as a parameter mismatch. The condition on the
+            // ticket is what makes a second write impossible.
             .send()
             .await;
         match result {
