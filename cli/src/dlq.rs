@@ -314,6 +314,25 @@ async fn release(client: &Client, url: &str, messages: &[Message]) -> Result<usi
     Ok(failed)
 }
 
+/// Reads up to `max` dead-lettered messages without removing them: returns the queue's
+/// approximate depth, the messages described (never their bodies), and how many could
+/// not be made visible again at once.
+pub async fn peek(
+    client: &Client,
+    dlq_url: &str,
+    max: usize,
+    config: &DomainConfig,
+) -> Result<(Option<u64>, Vec<ListedMessage>, usize)> {
+    let depth = check_queue(client, dlq_url).await?;
+    let messages = receive_up_to(client, dlq_url, max, LIST_VISIBILITY_SECS).await?;
+    let listed: Vec<ListedMessage> = messages
+        .iter()
+        .map(|m| ListedMessage::from_message(m, config))
+        .collect();
+    let not_released = release(client, dlq_url, &messages).await?;
+    Ok((depth, listed, not_released))
+}
+
 /// `redress dlq list`.
 pub async fn list(
     client: &Client,
@@ -322,13 +341,7 @@ pub async fn list(
     json: bool,
     config: &DomainConfig,
 ) -> Result<()> {
-    let depth = check_queue(client, dlq_url).await?;
-    let messages = receive_up_to(client, dlq_url, max, LIST_VISIBILITY_SECS).await?;
-    let listed: Vec<ListedMessage> = messages
-        .iter()
-        .map(|m| ListedMessage::from_message(m, config))
-        .collect();
-    let not_released = release(client, dlq_url, &messages).await?;
+    let (depth, listed, not_released) = peek(client, dlq_url, max, config).await?;
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -64,6 +64,21 @@ async fn main() -> Result<()> {
             path.display()
         );
     }
+    println!();
+    println!("Try:");
+    println!(
+        "  curl -s -X POST {}/complaints -H 'content-type: application/json' \\\n    -d '{{\"borrower\":{{\"phone\":\"13812345678\"}},\"product\":\"personal_loan\",\"text\":\"They added a hidden service fee to my loan.\",\"consent_to_contact\":true}}'",
+        pipeline.base_url
+    );
+    println!(
+        "  curl -s {}/complaints/<reference> -H 'X-Status-Secret: <status_secret>'",
+        pipeline.base_url
+    );
+    println!(
+        "  COMPLAINTS_DLQ_URL={} COMPLAINTS_QUEUE_URL={} target/debug/redress dlq list",
+        pipeline.resources.queue_url("ComplaintsDeadLetterQueue")?,
+        pipeline.resources.queue_url("ComplaintsQueue")?
+    );
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()
         .await
