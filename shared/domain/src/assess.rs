@@ -110,6 +110,17 @@ pub fn open_ticket(
         text: complaint.text.clone(),
         desired_outcome: complaint.desired_outcome.clone(),
         version: 1,
+        acknowledged_at: None,
+        analysis_started_at: None,
+        resolved_at: None,
+        closed_at: None,
+        resolution: None,
+        paused_since: None,
+        paused_seconds: 0,
+        extension: None,
+        deadline_marks: Default::default(),
+        reopened_count: 0,
+        transfer_count: 0,
     };
     let event = AuditEvent {
         reference: reference.to_string(),

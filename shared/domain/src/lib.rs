@@ -7,6 +7,7 @@ pub mod borrower;
 pub mod classify;
 pub mod complaint;
 pub mod config;
+pub mod lifecycle;
 pub mod ports;
 pub mod reference;
 pub mod repeat;
@@ -14,5 +15,6 @@ pub mod routing;
 pub mod sla;
 pub mod taxonomy;
 pub mod ticket;
+pub mod watch;
 
 pub use taxonomy::{Bilingual, CategoryId, Channel, Language, Priority, Signal, TeamId};

@@ -106,8 +106,105 @@ pub struct Ticket {
     pub consent_to_contact: bool,
     pub text: String,
     pub desired_outcome: Option<String>,
-    /// Optimistic-concurrency version: 1 when created, +1 on every change.
+    /// Optimistic-concurrency version: 1 when created, +1 on every change. Equal to the
+    /// sequence number of the ticket's latest audit event.
     pub version: u32,
+    /// When each stage was first reached (exact, for time-to-acknowledge/resolve).
+    #[serde(default)]
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub analysis_started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub resolved_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The outcome, once resolved.
+    #[serde(default)]
+    pub resolution: Option<Resolution>,
+    /// Set while the clock is paused waiting on the borrower.
+    #[serde(default)]
+    pub paused_since: Option<DateTime<Utc>>,
+    /// Total paused time so far, in seconds (already added to the deadlines).
+    #[serde(default)]
+    pub paused_seconds: i64,
+    /// The one extension a ticket may take.
+    #[serde(default)]
+    pub extension: Option<ExtensionGrant>,
+    /// Deadline warnings and breaches the sweeper has recorded (each at most once).
+    #[serde(default)]
+    pub deadline_marks: DeadlineMarks,
+    #[serde(default)]
+    pub reopened_count: u32,
+    #[serde(default)]
+    pub transfer_count: u32,
+}
+
+/// How a complaint was resolved (the regulators' outcome classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionCode {
+    Upheld,
+    PartlyUpheld,
+    NotUpheld,
+    Withdrawn,
+}
+
+impl ResolutionCode {
+    /// The identifier used in storage and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResolutionCode::Upheld => "upheld",
+            ResolutionCode::PartlyUpheld => "partly_upheld",
+            ResolutionCode::NotUpheld => "not_upheld",
+            ResolutionCode::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Parses the identifier written by [`ResolutionCode::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ResolutionCode::Upheld,
+            ResolutionCode::PartlyUpheld,
+            ResolutionCode::NotUpheld,
+            ResolutionCode::Withdrawn,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// The outcome of a resolved ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub code: ResolutionCode,
+    /// The summary the borrower is sent.
+    pub summary: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+/// The extension granted to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionGrant {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    /// The regulatory resolution deadline before and after the extension.
+    pub resolve_by_before: DateTime<Utc>,
+    pub resolve_by_after: DateTime<Utc>,
+}
+
+/// What the deadline sweeper has already recorded, so it records each thing once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineMarks {
+    #[serde(default)]
+    pub acknowledge_warned_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub acknowledge_breached_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub resolve_warned_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub resolve_breached_at: Option<DateTime<Utc>>,
 }
 
 impl Ticket {
