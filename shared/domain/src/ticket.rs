@@ -71,6 +71,12 @@ impl TicketStatus {
     }
 }
 
+impl std::fmt::Display for TicketStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How to reach the borrower. The national id is kept only masked: the borrower key
 /// (an HMAC) is what matching uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
