@@ -34,11 +34,13 @@ pub type HttpHandler = Arc<
         + Sync,
 >;
 
-/// A route declared in the template: method and path template (`/complaints/{reference}`).
+/// A route declared in the template: method, path template (`/complaints/{reference}`),
+/// and whether the JWT authorizer guards it.
 #[derive(Debug, Clone)]
 pub struct Route {
     pub method: String,
     pub path: String,
+    pub authorized: bool,
 }
 
 impl Route {
@@ -47,9 +49,10 @@ impl Route {
         function
             .http_events
             .iter()
-            .map(|(method, path)| Route {
-                method: method.clone(),
-                path: path.clone(),
+            .map(|e| Route {
+                method: e.method.clone(),
+                path: e.path.clone(),
+                authorized: e.authorized,
             })
             .collect()
     }
@@ -81,7 +84,17 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Builds the API Gateway v2 event for a request, or `None` if no route matches.
+/// Why the gateway answered instead of the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatewayRefusal {
+    /// No declared route matches (API Gateway: 404 Not Found).
+    NoRoute,
+    /// The route needs a valid bearer token (API Gateway: 401 Unauthorized).
+    Unauthorized,
+}
+
+/// Builds the API Gateway v2 event for a request: the route must be declared, and a
+/// guarded route needs a valid token, whose claims the event then carries.
 pub fn gateway_event(
     routes: &[Route],
     method: &str,
@@ -90,13 +103,29 @@ pub fn gateway_event(
     headers: &hyper::HeaderMap,
     body: &[u8],
     source_ip: &str,
-) -> Option<Value> {
-    let (route, params) = routes.iter().find_map(|r| {
-        if r.method != method && r.method != "ANY" {
-            return None;
-        }
-        r.match_path(path).map(|p| (r, p))
-    })?;
+) -> Result<Value, GatewayRefusal> {
+    let (route, params) = routes
+        .iter()
+        .find_map(|r| {
+            if r.method != method && r.method != "ANY" {
+                return None;
+            }
+            r.match_path(path).map(|p| (r, p))
+        })
+        .ok_or(GatewayRefusal::NoRoute)?;
+    let claims = if route.authorized {
+        let token = headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .ok_or(GatewayRefusal::Unauthorized)?;
+        Some(crate::auth::verify(token.trim()).map_err(|_| GatewayRefusal::Unauthorized)?)
+    } else {
+        None
+    };
     let mut header_map = Map::new();
     let mut cookies = Vec::new();
     for (name, value) in headers {
@@ -182,7 +211,10 @@ pub fn gateway_event(
     if !params.is_empty() {
         event["pathParameters"] = Value::Object(params);
     }
-    Some(event)
+    if let Some(claims) = claims {
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    }
+    Ok(event)
 }
 
 fn plain(status: u16, body: &str) -> hyper::Response<Full<Bytes>> {
@@ -204,7 +236,7 @@ async fn serve_one(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return plain(413, r#"{"message":"Request Entity Too Large"}"#),
     };
-    let Some(event) = gateway_event(
+    let event = match gateway_event(
         &routes,
         parts.method.as_str(),
         parts.uri.path(),
@@ -212,9 +244,11 @@ async fn serve_one(
         &parts.headers,
         &bytes,
         &peer.ip().to_string(),
-    ) else {
-        // What API Gateway answers for an undeclared route.
-        return plain(404, r#"{"message":"Not Found"}"#);
+    ) {
+        Ok(event) => event,
+        // What API Gateway answers itself, before the function is called.
+        Err(GatewayRefusal::NoRoute) => return plain(404, r#"{"message":"Not Found"}"#),
+        Err(GatewayRefusal::Unauthorized) => return plain(401, r#"{"message":"Unauthorized"}"#),
     };
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
@@ -274,10 +308,17 @@ mod tests {
             Route {
                 method: "POST".into(),
                 path: "/complaints".into(),
+                authorized: false,
             },
             Route {
                 method: "GET".into(),
                 path: "/complaints/{reference}".into(),
+                authorized: false,
+            },
+            Route {
+                method: "GET".into(),
+                path: "/tickets".into(),
+                authorized: true,
             },
         ]
     }
@@ -307,18 +348,45 @@ mod tests {
     #[test]
     fn undeclared_routes_and_methods_find_nothing() {
         let headers = hyper::HeaderMap::new();
-        assert!(gateway_event(
-            &routes(),
-            "DELETE",
-            "/complaints/RD-1",
-            None,
-            &headers,
-            b"",
-            "127.0.0.1"
-        )
-        .is_none());
-        assert!(
-            gateway_event(&routes(), "GET", "/admin", None, &headers, b"", "127.0.0.1").is_none()
+        let refused = |method: &str, path: &str| {
+            gateway_event(&routes(), method, path, None, &headers, b"", "127.0.0.1").unwrap_err()
+        };
+        assert_eq!(
+            refused("DELETE", "/complaints/RD-1"),
+            GatewayRefusal::NoRoute
         );
+        assert_eq!(refused("GET", "/admin"), GatewayRefusal::NoRoute);
+    }
+
+    #[test]
+    fn guarded_routes_need_a_valid_token_and_pass_its_claims() {
+        let mut headers = hyper::HeaderMap::new();
+        let event = |headers: &hyper::HeaderMap| {
+            gateway_event(
+                &routes(),
+                "GET",
+                "/tickets",
+                None,
+                headers,
+                b"",
+                "127.0.0.1",
+            )
+        };
+        assert_eq!(event(&headers), Err(GatewayRefusal::Unauthorized));
+        headers.insert("authorization", "Bearer nonsense".parse().unwrap());
+        assert_eq!(event(&headers), Err(GatewayRefusal::Unauthorized));
+        let token = crate::auth::mint("alice", &["team-billing".into()], 1).unwrap();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let built = event(&headers).unwrap();
+        assert_eq!(
+            built["requestContext"]["authorizer"]["jwt"]["claims"]["username"],
+            "alice"
+        );
+        let request = lambda_http::request::from_str(&built.to_string()).unwrap();
+        use lambda_http::RequestExt;
+        assert!(matches!(
+            request.request_context_ref(),
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(_))
+        ));
     }
 }

@@ -56,6 +56,16 @@ pub enum EnvValue {
     Secret(String),
 }
 
+/// An HttpApi route of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpEvent {
+    pub method: String,
+    pub path: String,
+    /// True when a JWT authorizer guards the route (the API's default authorizer, unless
+    /// the event says `Authorizer: NONE`).
+    pub authorized: bool,
+}
+
 /// A function declared in the template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionSpec {
@@ -65,8 +75,7 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, EnvValue>,
     /// (queue logical id, batch size)
     pub sqs_events: Vec<(String, u32)>,
-    /// (method, path)
-    pub http_events: Vec<(String, String)>,
+    pub http_events: Vec<HttpEvent>,
     /// EventBridge schedule expressions.
     pub schedules: Vec<String>,
 }
@@ -126,7 +135,8 @@ impl Template {
                     .queues
                     .push(queue(&id, &props).with_context(|| id.clone())?),
                 "AWS::Serverless::Function" => template.functions.push(
-                    function(&id, resource, &props, globals_env).with_context(|| id.clone())?,
+                    function(&id, resource, &props, globals_env, resources)
+                        .with_context(|| id.clone())?,
                 ),
                 _ => {}
             }
@@ -281,11 +291,34 @@ fn env_value(v: &Value) -> Result<EnvValue> {
     bail!("unsupported environment value: {v:?}")
 }
 
+/// Whether an HttpApi event is guarded: its own `Auth.Authorizer`, else its API's
+/// `Auth.DefaultAuthorizer`.
+fn route_is_authorized(ev_props: &Value, resources: &Mapping) -> bool {
+    if let Some(own) = ev_props
+        .get("Auth")
+        .and_then(|a| a.get("Authorizer"))
+        .and_then(Value::as_str)
+    {
+        return own != "NONE";
+    }
+    ev_props
+        .get("ApiId")
+        .and_then(|a| a.get("Ref"))
+        .and_then(Value::as_str)
+        .and_then(|api| resources.get(api))
+        .and_then(|api| api.get("Properties"))
+        .and_then(|p| p.get("Auth"))
+        .and_then(|a| a.get("DefaultAuthorizer"))
+        .and_then(Value::as_str)
+        .is_some_and(|d| d != "NONE")
+}
+
 fn function(
     id: &str,
     resource: &Value,
     props: &Value,
     globals_env: Option<&Mapping>,
+    resources: &Mapping,
 ) -> Result<FunctionSpec> {
     let mut environment = BTreeMap::new();
     let own_env = props
@@ -318,10 +351,11 @@ fn function(
                     let batch = ev_props.get("BatchSize").and_then(u32_of).unwrap_or(10);
                     sqs_events.push((queue, batch));
                 }
-                Some("HttpApi") => http_events.push((
-                    str_at(&ev_props, "Method")?.to_ascii_uppercase(),
-                    str_at(&ev_props, "Path")?.to_string(),
-                )),
+                Some("HttpApi") => http_events.push(HttpEvent {
+                    method: str_at(&ev_props, "Method")?.to_ascii_uppercase(),
+                    path: str_at(&ev_props, "Path")?.to_string(),
+                    authorized: route_is_authorized(&ev_props, resources),
+                }),
                 Some("Schedule") | Some("ScheduleV2") => {
                     if let Some(s) = ev_props
                         .get("Schedule")
@@ -388,7 +422,11 @@ Resources:
           KEY: {Fn::Sub: '{{resolve:secretsmanager:${Name}:SecretString:the_key}}'}
       Events:
         Q1: {Type: SQS, Properties: {Queue: {Fn::GetAtt: [Q, Arn]}, BatchSize: 5}}
-        H: {Type: HttpApi, Properties: {Method: post, Path: /x}}
+        H: {Type: HttpApi, Properties: {Method: post, Path: /x, ApiId: {Ref: Api}}}
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth: {DefaultAuthorizer: Jwt}
 "#;
 
     #[test]
@@ -402,7 +440,14 @@ Resources:
         assert_eq!(f.environment["KEY"], EnvValue::Secret("the_key".into()));
         assert_eq!(f.environment["RUST_LOG"], EnvValue::Literal("info".into()));
         assert_eq!(f.sqs_events, vec![("Q".to_string(), 5)]);
-        assert_eq!(f.http_events, vec![("POST".to_string(), "/x".to_string())]);
+        assert_eq!(
+            f.http_events,
+            vec![HttpEvent {
+                method: "POST".into(),
+                path: "/x".into(),
+                authorized: true
+            }]
+        );
     }
 
     #[test]

@@ -60,3 +60,54 @@ pub fn team_queue_sk(resolve_by: DateTime<Utc>, reference: &str) -> String {
 pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+/// Partition of the `DueIndex`: one of [`DUE_SHARDS`] shards.
+pub const DUE_PK: &str = "due_pk";
+/// Sort key of the `DueIndex`: when the ticket next needs the sweeper.
+pub const DUE_SK: &str = "due_sk";
+/// How many partitions the due index spreads tickets over. Eight keeps every partition
+/// far below DynamoDB's per-partition write limit at hundreds of complaints a second,
+/// and costs the sweeper eight small queries a run.
+pub const DUE_SHARDS: u32 = 8;
+
+/// The due-index shard of a ticket: a stable hash (FNV-1a) of its reference.
+pub fn due_shard(reference: &str) -> u32 {
+    let hash = reference.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % u64::from(DUE_SHARDS)) as u32
+}
+
+pub fn due_pk(shard: u32) -> String {
+    format!("DUE#{shard}")
+}
+
+pub fn due_sk(at: DateTime<Utc>, reference: &str) -> String {
+    format!("{}#{reference}", timestamp(at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_shards_are_stable_and_spread() {
+        assert_eq!(
+            due_shard("RD-261123-7KQ2M9XA"),
+            due_shard("RD-261123-7KQ2M9XA")
+        );
+        let mut counts = [0u32; DUE_SHARDS as usize];
+        for i in 0..8000 {
+            counts[due_shard(&format!("RD-261123-{i:08}")) as usize] += 1;
+        }
+        assert!(counts.iter().all(|c| (800..1200).contains(c)), "{counts:?}");
+    }
+
+    #[test]
+    fn timestamps_sort_as_text() {
+        let a: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();
+        let b: DateTime<Utc> = "2026-11-23T10:00:00.5Z".parse().unwrap();
+        assert!(timestamp(a) < timestamp(b));
+        assert_eq!(timestamp(a), "2026-11-23T09:00:00.000Z");
+    }
+}

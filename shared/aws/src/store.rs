@@ -10,11 +10,12 @@ use chrono::{DateTime, Duration, Utc};
 use redress_domain::assess::BorrowerIndexEntry;
 use redress_domain::borrower::BorrowerKey;
 use redress_domain::ports::{
-    BorrowerHistory, ComplaintLookup, ComplaintState, CreateOutcome, StoreError, Submission,
-    SubmissionLog, TicketWriter,
+    BorrowerHistory, ComplaintLookup, ComplaintState, CreateOutcome, QueueFilter, QueuePage,
+    SaveOutcome, StoreError, Submission, SubmissionLog, TeamQueue, TicketStore, TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::ticket::{AuditEvent, Ticket};
+use redress_domain::watch;
 use sha2::{Digest, Sha256};
 
 /// How long submission and idempotency records live: long enough for any client retry.
@@ -28,6 +29,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     retention: Duration,
+    warning: Duration,
 }
 
 impl DynamoStore {
@@ -37,7 +39,15 @@ impl DynamoStore {
             client,
             table: table.into(),
             retention: Duration::days(DEFAULT_RETENTION_DAYS),
+            warning: Duration::hours(24),
         }
+    }
+
+    /// Sets how long before a deadline the sweeper warns (it decides when a ticket
+    /// enters the due index).
+    pub fn with_warning(mut self, warning: Duration) -> Self {
+        self.warning = warning;
+        self
     }
 
     /// Sets how long tickets, events and index entries are kept.
@@ -119,9 +129,18 @@ fn map<T>(r: Result<T, crate::attr::MappingError>) -> Result<T, StoreError> {
     r.map_err(|e| StoreError::Permanent(format!("stored item does not map: {e}")))
 }
 
-/// The ticket as stored: its fields plus keys, the team-queue index keys while it is
-/// open, and the retention TTL.
-pub fn ticket_item(ticket: &Ticket, expires_at: AttributeValue) -> Result<Item, StoreError> {
+/// The ticket as stored: its fields plus keys, the index keys that apply to it, and the
+/// retention TTL.
+///
+/// - `TeamQueue` keys while it is open, sorted by its next deadline (acknowledgement
+///   until acknowledged, then resolution);
+/// - `DueIndex` keys while the sweeper still has a warning or breach to record, sorted
+///   by when that falls due.
+pub fn ticket_item(
+    ticket: &Ticket,
+    expires_at: AttributeValue,
+    warning: Duration,
+) -> Result<Item, StoreError> {
     let mut item = map(to_item(ticket))?;
     item.insert(PK.into(), s(keys::ticket_pk(&ticket.reference)));
     item.insert(SK.into(), s(keys::TICKET_SK));
@@ -134,12 +153,37 @@ pub fn ticket_item(ticket: &Ticket, expires_at: AttributeValue) -> Result<Item, 
         item.insert(
             keys::TEAM_QUEUE_SK.into(),
             s(keys::team_queue_sk(
-                ticket.deadlines.resolve_by,
+                next_deadline(ticket),
                 &ticket.reference,
             )),
         );
     }
+    if let Some(due) = watch::next_check_at(ticket, warning) {
+        item.insert(
+            keys::DUE_PK.into(),
+            s(keys::due_pk(keys::due_shard(&ticket.reference))),
+        );
+        item.insert(keys::DUE_SK.into(), s(keys::due_sk(due, &ticket.reference)));
+    }
     item.insert(keys::EXPIRES_AT.into(), expires_at);
+    Ok(item)
+}
+
+/// The deadline a team works towards next.
+pub fn next_deadline(ticket: &Ticket) -> DateTime<Utc> {
+    if ticket.acknowledged_at.is_none() {
+        ticket.deadlines.acknowledge_by
+    } else {
+        ticket.deadlines.resolve_by
+    }
+}
+
+fn event_item(event: &AuditEvent, expires: AttributeValue) -> Result<Item, StoreError> {
+    let mut item = map(to_item(event))?;
+    item.insert(PK.into(), s(keys::ticket_pk(&event.reference)));
+    item.insert(SK.into(), s(keys::event_sk(event.seq)));
+    item.insert("entity".into(), s("event"));
+    item.insert(keys::EXPIRES_AT.into(), expires);
     Ok(item)
 }
 
@@ -171,17 +215,14 @@ impl TicketWriter for DynamoStore {
     ) -> Result<CreateOutcome, StoreError> {
         let expires = self.expiry(ticket.received_at);
         let mut writes = vec![self.put(
-            ticket_item(ticket, expires.clone())?,
+            ticket_item(ticket, expires.clone(), self.warning)?,
             Some("attribute_not_exists(pk)"),
         )?];
-
-        let mut event = map(to_item(first_event))?;
-        event.insert(PK.into(), s(keys::ticket_pk(&ticket.reference)));
-        event.insert(SK.into(), s(keys::event_sk(first_event.seq)));
-        event.insert("entity".into(), s("event"));
-        event.insert(keys::EXPIRES_AT.into(), expires.clone());
         // Events are never overwritten: the condition makes a rewrite fail.
-        writes.push(self.put(event, Some("attribute_not_exists(pk)"))?);
+        writes.push(self.put(
+            event_item(first_event, expires.clone())?,
+            Some("attribute_not_exists(pk)"),
+        )?);
 
         for entry in index {
             let mut item = map(to_item(&entry.prior))?;
@@ -454,5 +495,184 @@ impl ComplaintLookup for DynamoStore {
             }));
         }
         Ok(None)
+    }
+}
+
+impl TicketStore for DynamoStore {
+    async fn ticket(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError> {
+        self.ticket_with_history(reference).await
+    }
+
+    async fn save_change(
+        &self,
+        expected_version: u32,
+        ticket: &Ticket,
+        events: &[AuditEvent],
+    ) -> Result<SaveOutcome, StoreError> {
+        let expires = self.expiry(ticket.received_at);
+        let mut item = ticket_item(ticket, expires.clone(), self.warning)?;
+        // Put replaces the whole item: index keys that no longer apply disappear with it.
+        item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(expected_version))
+            .build()
+            .map_err(|e| StoreError::Permanent(format!("building put: {e}")))?;
+        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        for event in events {
+            writes.push(self.put(
+                event_item(event, expires.clone())?,
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(SaveOutcome::Saved),
+            Err(err) => {
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) =
+                    err.as_service_error()
+                {
+                    let reasons = tc.cancellation_reasons();
+                    let (version_moved, transient) = cancellation(reasons);
+                    // An event that already exists means another writer got there first.
+                    let event_taken = reasons.iter().skip(1).any(is_condition_failure);
+                    if version_moved || event_taken {
+                        let current = self.ticket_with_history(&ticket.reference).await?.map(|(t, _)| Box::new(t));
+                        return Ok(SaveOutcome::Conflict { current });
+                    }
+                    if transient {
+                        return Err(StoreError::Transient("save change: transaction cancelled by contention".into()));
+                    }
+                }
+                Err(store_error("save change", err))
+            }
+        }
+    }
+}
+
+/// A queue page cursor: the index's last evaluated key, as URL-safe text.
+fn encode_cursor(key: &Item) -> String {
+    let pairs: Vec<String> = [PK, SK, keys::TEAM_QUEUE_PK, keys::TEAM_QUEUE_SK]
+        .iter()
+        .filter_map(|k| get_s(key, k).map(|v| format!("{k}={}", hex::encode(v))))
+        .collect();
+    pairs.join(".")
+}
+
+fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
+    let bad = || StoreError::Permanent("invalid cursor".into());
+    let mut item = Item::new();
+    for pair in cursor.split('.') {
+        let (k, v) = pair.split_once('=').ok_or_else(bad)?;
+        if ![PK, SK, keys::TEAM_QUEUE_PK, keys::TEAM_QUEUE_SK].contains(&k) {
+            return Err(bad());
+        }
+        let v = String::from_utf8(hex::decode(v).map_err(|_| bad())?).map_err(|_| bad())?;
+        item.insert(k.to_string(), s(v));
+    }
+    if item.len() != 4 {
+        return Err(bad());
+    }
+    Ok(item)
+}
+
+/// True if a cursor could have come from [`TeamQueue::team_queue`].
+pub fn is_valid_cursor(cursor: &str) -> bool {
+    decode_cursor(cursor).is_ok()
+}
+
+impl TeamQueue for DynamoStore {
+    async fn team_queue(
+        &self,
+        team: &str,
+        filter: &QueueFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<QueuePage, StoreError> {
+        let mut filters = Vec::new();
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("TeamQueue")
+            .key_condition_expression("#qpk = :team")
+            .expression_attribute_names("#qpk", keys::TEAM_QUEUE_PK)
+            .expression_attribute_values(":team", s(keys::team_queue_pk(team)));
+        if let Some(status) = filter.status {
+            filters.push("#status = :status");
+            request = request
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        if let Some(priority) = filter.priority {
+            filters.push("#priority = :priority");
+            request = request
+                .expression_attribute_names("#priority", "priority")
+                .expression_attribute_values(":priority", s(priority.as_str()));
+        }
+        if let Some(category) = &filter.category {
+            filters.push("#category = :category");
+            request = request
+                .expression_attribute_names("#category", "category")
+                .expression_attribute_values(":category", s(category));
+        }
+        if let Some(before) = filter.due_before {
+            // The sort key starts with the next deadline, so "overdue" is a key range.
+            request = request
+                .key_condition_expression("#qpk = :team AND #qsk < :before")
+                .expression_attribute_names("#qsk", keys::TEAM_QUEUE_SK)
+                .expression_attribute_values(":before", s(keys::timestamp(before)));
+        }
+        if !filters.is_empty() {
+            request = request.filter_expression(filters.join(" AND "));
+        }
+        let mut start = cursor.map(decode_cursor).transpose()?;
+        let mut tickets = Vec::new();
+        // A filter can leave a page short: keep reading until it is full or the queue ends.
+        loop {
+            let out = request
+                .clone()
+                // Never read past what the page can hold, so the cursor loses nothing.
+                .limit((limit as usize - tickets.len()) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error("query team queue", e))?;
+            for item in out.items() {
+                let mut value: serde_json::Value = map(from_item(item))?;
+                if let Some(obj) = value.as_object_mut() {
+                    obj.retain(|k, _| {
+                        !k.contains("_pk") && !k.contains("_sk") && k != PK && k != SK
+                    });
+                }
+                tickets.push(value);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() && tickets.len() < limit as usize => start = Some(k),
+                Some(k) if !k.is_empty() => {
+                    return Ok(QueuePage {
+                        tickets,
+                        next_cursor: Some(encode_cursor(&k)),
+                    });
+                }
+                _ => {
+                    return Ok(QueuePage {
+                        tickets,
+                        next_cursor: None,
+                    })
+                }
+            }
+        }
     }
 }

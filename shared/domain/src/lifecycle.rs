@@ -11,14 +11,30 @@ use serde::{Deserialize, Serialize};
 pub enum Action {
     Acknowledge,
     StartAnalysis,
-    AddNote { text: String },
-    Resolve { code: ResolutionCode, summary: String },
-    Transfer { to_team: String, reason: String },
-    Pause { reason: String },
+    AddNote {
+        text: String,
+    },
+    Resolve {
+        code: ResolutionCode,
+        summary: String,
+    },
+    Transfer {
+        to_team: String,
+        reason: String,
+    },
+    Pause {
+        reason: String,
+    },
     Resume,
-    Extend { reason: String },
-    Reopen { reason: String },
-    Close { reason: String },
+    Extend {
+        reason: String,
+    },
+    Reopen {
+        reason: String,
+    },
+    Close {
+        reason: String,
+    },
 }
 
 /// Why an action was refused. Nothing changes when one is returned.
@@ -40,6 +56,10 @@ pub struct ActionContext<'a> {
 }
 
 /// Applies an action: the changed ticket (version + 1) and the audit event recording it.
-pub fn apply(_ticket: &Ticket, _action: &Action, _ctx: &ActionContext<'_>) -> Result<(Ticket, AuditEvent), LifecycleError> {
+pub fn apply(
+    _ticket: &Ticket,
+    _action: &Action,
+    _ctx: &ActionContext<'_>,
+) -> Result<(Ticket, AuditEvent), LifecycleError> {
     Err(LifecycleError::NotAllowed("not implemented".into()))
 }

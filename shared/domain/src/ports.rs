@@ -109,3 +109,63 @@ pub trait ComplaintQueue {
         message: &ComplaintMessage,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
+
+/// What happened when a change to a ticket was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// The ticket and its new events were written.
+    Saved,
+    /// Someone else changed the ticket first (its version moved on); nothing was written.
+    /// Holds the ticket as it now is, if it still exists.
+    Conflict { current: Option<Box<Ticket>> },
+}
+
+/// Reads and changes tickets (api team actions, sweeper).
+pub trait TicketStore {
+    /// A ticket with its whole history, oldest event first.
+    fn ticket(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError>> + Send;
+
+    /// Writes a changed ticket and its new events in one transaction, only if the stored
+    /// ticket still has `expected_version` (optimistic concurrency). Events are never
+    /// overwritten.
+    fn save_change(
+        &self,
+        expected_version: u32,
+        ticket: &Ticket,
+        events: &[AuditEvent],
+    ) -> impl Future<Output = Result<SaveOutcome, StoreError>> + Send;
+}
+
+/// Which of a team's open tickets to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    pub status: Option<crate::ticket::TicketStatus>,
+    pub priority: Option<crate::taxonomy::Priority>,
+    pub category: Option<String>,
+    /// Only tickets whose next deadline is before this time.
+    pub due_before: Option<DateTime<Utc>>,
+}
+
+/// One page of a team's queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuePage {
+    /// Open tickets, nearest deadline first, as the queue index holds them (no contact
+    /// details or complaint text).
+    pub tickets: Vec<serde_json::Value>,
+    /// Opaque cursor for the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// Lists a team's open tickets (api).
+pub trait TeamQueue {
+    fn team_queue(
+        &self,
+        team: &str,
+        filter: &QueueFilter,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<QueuePage, StoreError>> + Send;
+}

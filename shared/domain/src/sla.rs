@@ -25,6 +25,9 @@ const FILE: &str = "sla.toml";
 /// Longest period, in days, a policy may configure (bounds the day-by-day counting).
 pub const MAX_PERIOD_DAYS: u32 = 366;
 
+/// Longest deadline warning window, in hours: a warning earlier than any period is noise.
+pub const MAX_WARNING_HOURS: u32 = MAX_PERIOD_DAYS * 24;
+
 /// The deadlines a ticket gets at intake.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadlines {
@@ -36,7 +39,8 @@ pub struct Deadlines {
     pub resolve_by: DateTime<Utc>,
     /// The policy's own acknowledgement deadline.
     pub regulatory_acknowledge_by: DateTime<Utc>,
-    /// The policy's own resolution deadline, before any extension.
+    /// The policy's own resolution deadline; an extension moves it (the ticket's
+    /// `ExtensionGrant` keeps the deadline it had before).
     pub regulatory_resolve_by: DateTime<Utc>,
 }
 
@@ -379,6 +383,7 @@ fn priority_index(priority: Priority) -> usize {
 pub struct SlaPolicies {
     policies: Vec<SlaPolicy>,
     default: usize,
+    warning_hours: u32,
 }
 
 impl SlaPolicies {
@@ -391,6 +396,12 @@ impl SlaPolicies {
         };
         check_days("minimum.acknowledge_days", minimum.acknowledge_days)?;
         check_days("minimum.resolve_days", minimum.resolve_days)?;
+        if raw.warning_hours == 0 || raw.warning_hours > MAX_WARNING_HOURS {
+            return Err(err(format!(
+                "warning_hours: {} is outside 1..={MAX_WARNING_HOURS}",
+                raw.warning_hours
+            )));
+        }
         let targets = parse_targets(raw.priority)?;
         let policies = raw
             .policies
@@ -411,7 +422,11 @@ impl SlaPolicies {
                     known.join(", ")
                 ))
             })?;
-        Ok(Self { policies, default })
+        Ok(Self {
+            policies,
+            default,
+            warning_hours: raw.warning_hours,
+        })
     }
 
     /// The policy with this id.
@@ -432,6 +447,11 @@ impl SlaPolicies {
     /// Every policy id, in order.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.policies.iter().map(|p| p.id.as_str())
+    }
+
+    /// How long before a deadline the sweeper warns (`warning_hours`, at least one hour).
+    pub fn warning(&self) -> Duration {
+        Duration::hours(i64::from(self.warning_hours))
     }
 }
 
@@ -630,6 +650,7 @@ fn parse_dates(field: &str, raw: &[String]) -> Result<Vec<NaiveDate>, String> {
 #[serde(deny_unknown_fields)]
 struct RawFile {
     default_policy: String,
+    warning_hours: u32,
     minimum: RawMinimum,
     priority: BTreeMap<String, RawPriority>,
     policies: BTreeMap<String, RawPolicy>,
@@ -1003,6 +1024,7 @@ mod tests {
     fn minimal() -> String {
         r#"
 default_policy = "p"
+warning_hours = 24
 [minimum]
 acknowledge_days = 0
 resolve_days = 1
@@ -1046,6 +1068,24 @@ tell_borrower = false
     #[test]
     fn the_minimal_fixture_loads() {
         assert!(SlaPolicies::from_toml(&minimal()).is_ok());
+    }
+
+    #[test]
+    fn the_warning_window_is_read_in_hours_and_must_be_positive() {
+        let all = SlaPolicies::from_toml(&minimal()).unwrap();
+        assert_eq!(all.warning(), Duration::hours(24));
+        assert_eq!(policies().warning(), Duration::hours(24));
+        for bad in ["0", "8785"] {
+            let m = load_error(
+                &minimal().replace("warning_hours = 24", &format!("warning_hours = {bad}")),
+            );
+            assert!(
+                m.contains("warning_hours: ") && m.contains("outside 1..=8784"),
+                "{m}"
+            );
+        }
+        let m = load_error(&minimal().replace("warning_hours = 24\n", ""));
+        assert!(m.contains("warning_hours"), "{m}");
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub fn next_check_at(_ticket: &Ticket, _warning: Duration) -> Option<DateTime<Ut
 /// Records every alert due at `now` that is not recorded yet: the changed ticket
 /// (marks set, priority raised on breach, version + 1 per event) and one audit event
 /// per alert. Empty when nothing is due — so running twice records nothing twice.
-pub fn sweep(_ticket: &Ticket, _now: DateTime<Utc>, _warning: Duration) -> Option<(Ticket, Vec<(DeadlineAlert, AuditEvent)>)> {
+pub fn sweep(
+    _ticket: &Ticket,
+    _now: DateTime<Utc>,
+    _warning: Duration,
+) -> Option<(Ticket, Vec<(DeadlineAlert, AuditEvent)>)> {
     None
 }
