@@ -38,6 +38,32 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Mint a development sign-in token for the local stack (what Cognito issues in AWS).
+    ///
+    /// The local runner verifies it and passes its claims to the api exactly as the API
+    /// Gateway JWT authorizer does. Example:
+    ///   TOKEN=$(redress token --user alice --team billing)
+    ///   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/tickets
+    Token(TokenArgs),
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// The user name recorded in the audit trail.
+    #[arg(long)]
+    user: String,
+    /// A team the user works in (repeatable), e.g. billing, hardship, conduct_compliance.
+    #[arg(long = "team")]
+    teams: Vec<String>,
+    /// A manager: sees every team's tickets and reports, can reassign any ticket.
+    #[arg(long)]
+    manager: bool,
+    /// May see borrowers' contact details unmasked.
+    #[arg(long)]
+    contact_access: bool,
+    /// Hours the token stays valid.
+    #[arg(long, default_value_t = 12)]
+    hours: i64,
 }
 
 #[derive(Args)]
@@ -135,6 +161,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Classify(args) => run_classify(args),
+        Command::Token(args) => run_token(args),
         Command::Config {
             command: ConfigCommand::Check(dir),
         } => {
@@ -212,4 +239,27 @@ fn required_url(value: Option<String>, flag: &str, env: &str) -> Result<String> 
     value
         .filter(|v| !v.trim().is_empty())
         .with_context(|| format!("no queue URL: pass {flag} or set {env}"))
+}
+
+fn run_token(args: TokenArgs) -> anyhow::Result<()> {
+    let config = redress_domain::config::DomainConfig::from_env()?;
+    if args.teams.is_empty() && !args.manager {
+        anyhow::bail!("give at least one --team, or --manager");
+    }
+    let mut groups = Vec::new();
+    for team in &args.teams {
+        if config.routing.team(team).is_none() {
+            let known: Vec<&str> = config.routing.teams().iter().map(|t| t.id.as_str()).collect();
+            anyhow::bail!("unknown team '{team}'; teams are: {}", known.join(", "));
+        }
+        groups.push(redress_local::auth::team_group(team));
+    }
+    if args.manager {
+        groups.push("managers".to_string());
+    }
+    if args.contact_access {
+        groups.push("contact-access".to_string());
+    }
+    println!("{}", redress_local::auth::mint(&args.user, &groups, args.hours)?);
+    Ok(())
 }

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Run Redress locally: api on HTTP, intake polling SQS, against DynamoDB Local and moto
-/// (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`).
+/// Run Redress locally: api on HTTP, intake polling SQS, the deadline sweeper on a timer,
+/// against DynamoDB Local and moto (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`).
 #[derive(Parser, Debug)]
 #[command(name = "redress-local", version)]
 struct Args {
@@ -30,6 +30,10 @@ struct Args {
     /// timeout (a faster way to watch poison messages reach the dead-letter queue).
     #[arg(long)]
     retry_after: Option<u64>,
+    /// Run the deadline sweeper every this many seconds (AWS runs it every 5 minutes);
+    /// 0 turns it off.
+    #[arg(long, value_name = "SECS", default_value_t = 60, env = "REDRESS_SWEEP_EVERY")]
+    sweep_every: u64,
 }
 
 #[tokio::main]
@@ -39,6 +43,7 @@ async fn main() -> Result<()> {
     let mut options = LocalOptions::new(&args.root, &args.prefix);
     options.http_addr = args.listen;
     options.retry_after = args.retry_after.map(Duration::from_secs);
+    options.sweep_every = (args.sweep_every > 0).then(|| Duration::from_secs(args.sweep_every));
     let pipeline = LocalPipeline::start(options).await.context(
         "starting the local pipeline (is the local stack up? `bash scripts/stack.sh start`)",
     )?;
@@ -57,6 +62,14 @@ async fn main() -> Result<()> {
         "  dead-letter queue:  {}",
         pipeline.resources.queue_url("ComplaintsDeadLetterQueue")?
     );
+    println!(
+        "  notifications:      {}",
+        pipeline.resources.queue_url("NotificationsQueue")?
+    );
+    match args.sweep_every {
+        0 => println!("  deadline sweeper:   off"),
+        secs => println!("  deadline sweeper:   every {secs} s"),
+    }
     if let Some(path) = &args.demo {
         let (accepted, refused) = demo::load(&pipeline, path).await?;
         println!(

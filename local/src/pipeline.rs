@@ -1,5 +1,6 @@
 //! The whole pipeline on one machine: resources from the template, the api behind a
-//! local HTTP gateway, the intake function behind a local SQS poller.
+//! local HTTP gateway, the intake function behind a local SQS poller, the sweeper on a
+//! timer (EventBridge's schedule, locally).
 
 use crate::http::{self, HttpHandler, Route};
 use crate::poller::{self, PollerConfig, SqsHandler};
@@ -9,6 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use redress_api::ApiDeps;
 use redress_domain::config::DomainConfig;
 use redress_intake::IntakeDeps;
+use redress_sweeper::SweeperDeps;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,9 +20,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use redress_sweeper::SweepReport;
+
 /// Logical ids in the template that the runner wires together.
 pub const API_FUNCTION: &str = "ApiFunction";
 pub const INTAKE_FUNCTION: &str = "IntakeFunction";
+pub const SWEEPER_FUNCTION: &str = "SweeperFunction";
+
+/// The sweeper's dependencies as the runner builds them.
+pub type LocalSweeperDeps = SweeperDeps<redress_aws::DynamoStore, redress_aws::sweep::SqsNotificationQueue>;
 
 /// Development-only keys for the secrets the template resolves from Secrets Manager.
 /// They protect nothing outside this machine; AWS deployments use the real secret.
@@ -50,6 +58,10 @@ pub struct LocalOptions {
     pub retry_after: Option<Duration>,
     pub secrets: BTreeMap<String, String>,
     pub region: String,
+    /// Run the sweeper this often (the template's schedule is every 5 minutes; locally
+    /// more often shows alerts sooner). `None`: never on its own — tests call
+    /// [`LocalPipeline::sweep_now`].
+    pub sweep_every: Option<Duration>,
 }
 
 impl LocalOptions {
@@ -62,6 +74,7 @@ impl LocalOptions {
             retry_after: None,
             secrets: development_secrets(),
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+            sweep_every: None,
         }
     }
 }
@@ -77,6 +90,7 @@ pub struct LocalPipeline {
     pub ddb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub api: Arc<ApiDeps<redress_aws::DynamoStore, redress_aws::SqsComplaintQueue>>,
+    pub sweeper: Arc<LocalSweeperDeps>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -112,6 +126,11 @@ impl LocalPipeline {
         )?);
         let intake = Arc::new(IntakeDeps::from_env(
             &environments[INTAKE_FUNCTION],
+            &aws,
+            Arc::clone(&config),
+        )?);
+        let sweeper = Arc::new(SweeperDeps::from_env(
+            &environments[SWEEPER_FUNCTION],
             &aws,
             Arc::clone(&config),
         )?);
@@ -161,6 +180,17 @@ impl LocalPipeline {
             )));
         }
 
+        if let Some(every) = options.sweep_every {
+            if function(SWEEPER_FUNCTION)?.schedules.is_empty() {
+                tracing::warn!("SweeperFunction has no schedule in the template; sweeping anyway");
+            }
+            tasks.push(tokio::spawn(sweep_timer(
+                Arc::clone(&sweeper),
+                every,
+                shutdown_rx.clone(),
+            )));
+        }
+
         Ok(Self {
             base_url,
             resources,
@@ -169,9 +199,17 @@ impl LocalPipeline {
             ddb,
             sqs,
             api,
+            sweeper,
             shutdown,
             tasks,
         })
+    }
+
+    /// Runs one sweep now, as a scheduled invocation would (with `now` as the clock).
+    pub async fn sweep_now(&self, now: chrono::DateTime<chrono::Utc>) -> Result<SweepReport> {
+        redress_sweeper::handle(&self.sweeper, now)
+            .await
+            .context("sweeping due tickets")
     }
 
     /// Stops serving and polling and waits for the tasks to end.
@@ -179,6 +217,32 @@ impl LocalPipeline {
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;
+        }
+    }
+}
+
+/// Sweeps every `every` until `shutdown` turns true. A failed run is logged and the next
+/// one tries again, as the next scheduled invocation would.
+async fn sweep_timer(deps: Arc<LocalSweeperDeps>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(every);
+    // A slow run delays the next one instead of causing a burst.
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let run = redress_sweeper::handle(&deps, chrono::Utc::now());
+        tokio::select! {
+            result = run => {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "sweep failed; the next one retries");
+                }
+            }
+            _ = shutdown.changed() => return,
         }
     }
 }

@@ -195,6 +195,44 @@ impl TestApp {
         Ok(out.items.unwrap_or_default())
     }
 
+    /// A development token for a team member (or a manager with `teams` empty).
+    pub fn token(&self, user: &str, teams: &[&str], manager: bool) -> String {
+        let mut groups: Vec<String> = teams.iter().map(|t| redress_local::auth::team_group(t)).collect();
+        if manager {
+            groups.push("managers".into());
+        }
+        redress_local::auth::mint(user, &groups, 1).unwrap()
+    }
+
+    /// GET with a bearer token; returns status and JSON body.
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs an action on a ticket; `action` holds `action` and its fields.
+    pub async fn act(&self, token: &str, reference: &str, version: u32, mut action: Value) -> (u16, Value) {
+        action["expected_version"] = json!(version);
+        let response = self
+            .http
+            .post(self.url(&format!("/tickets/{reference}/actions")))
+            .bearer_auth(token)
+            .json(&action)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Acts and expects success; returns the new version.
+    pub async fn act_ok(&self, token: &str, reference: &str, version: u32, action: Value) -> u32 {
+        let (status, body) = self.act(token, reference, version, action.clone()).await;
+        assert_eq!(status, 200, "{action} → {body}");
+        body["ticket"]["version"].as_u64().unwrap() as u32
+    }
+
     pub async fn stop(self) {
         self.pipeline.stop().await;
     }

@@ -179,7 +179,7 @@ fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {
 }
 
 /// The body as JSON, after checking its type and size.
-fn json_body(request: &Request) -> Result<Value, ApiError> {
+pub(crate) fn json_body(request: &Request) -> Result<Value, ApiError> {
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)

@@ -31,6 +31,20 @@ pub enum ApiError {
     IdempotencyConflict,
     #[error("complaint not found")]
     ComplaintNotFound,
+    #[error("no valid token")]
+    Unauthorized,
+    #[error("not your team's ticket")]
+    Forbidden,
+    #[error("ticket not found")]
+    TicketNotFound,
+    #[error("version conflict")]
+    VersionConflict(Box<Value>),
+    #[error("action refused: {code}")]
+    Refused {
+        code: &'static str,
+        message: redress_domain::Bilingual,
+        current: Box<Value>,
+    },
     #[error("dependency unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -121,6 +135,41 @@ impl ApiError {
                 "no complaint matches this reference and secret".into(),
                 "找不到与该编号和查询码匹配的投诉".into(),
                 None,
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in first: send a valid bearer token".into(),
+                "请先登录：需要有效的访问令牌".into(),
+                None,
+            ),
+            ApiError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this ticket or queue belongs to another team".into(),
+                "该工单或队列属于其他团队".into(),
+                None,
+            ),
+            ApiError::TicketNotFound => (
+                StatusCode::NOT_FOUND,
+                "ticket_not_found",
+                "no ticket has this reference".into(),
+                "没有该编号的工单".into(),
+                None,
+            ),
+            ApiError::VersionConflict(current) => (
+                StatusCode::CONFLICT,
+                "version_conflict",
+                "the ticket changed since you loaded it; here it is as it is now".into(),
+                "工单在您加载后已被修改，以下是当前状态".into(),
+                Some(("current", (**current).clone())),
+            ),
+            ApiError::Refused { code, message, current } => (
+                StatusCode::CONFLICT,
+                code,
+                message.en.clone(),
+                message.zh.clone(),
+                Some(("current", (**current).clone())),
             ),
             ApiError::Unavailable(detail) => {
                 tracing::warn!(detail, "dependency unavailable");

@@ -7,12 +7,16 @@
 //! - `GET /complaints/{reference}` — with the status secret (`X-Status-Secret` header or
 //!   `?secret=`), the status, the team's name and the deadlines, nothing else.
 //!
+//! - team routes (`/tickets…`, JWT-authorized; see [`tickets`] and [`auth`]).
+//!
 //! Every failure is answered with a JSON body `{error, message: {en, zh}, fields?}`:
 //! bad input gets a specific 4xx and changes nothing; only a failing dependency gets a
 //! 5xx (503 when a retry may help).
 
+pub mod auth;
 mod complaints;
 pub mod http_error;
+mod tickets;
 
 use chrono::{DateTime, Utc};
 use http_error::ApiError;
@@ -20,7 +24,7 @@ use lambda_http::{Body, Request, Response};
 use redress_aws::env::{self, EnvError, VarSource};
 use redress_aws::{DynamoStore, SdkConfig, SqsComplaintQueue};
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::{ComplaintLookup, ComplaintQueue, SubmissionLog};
+use redress_domain::ports::{ComplaintLookup, ComplaintQueue, SubmissionLog, TeamQueue, TicketStore};
 use redress_domain::reference::StatusSecrets;
 use std::sync::Arc;
 
@@ -65,7 +69,7 @@ impl ApiDeps<DynamoStore, SqsComplaintQueue> {
 /// Handles one request. Never fails: every error becomes an HTTP answer.
 pub async fn handle<S, Q>(deps: &ApiDeps<S, Q>, request: Request) -> Response<Body>
 where
-    S: SubmissionLog + ComplaintLookup + Sync,
+    S: SubmissionLog + ComplaintLookup + TicketStore + TeamQueue + Sync,
     Q: ComplaintQueue + Sync,
 {
     let method = request.method().as_str().to_string();
@@ -74,6 +78,10 @@ where
     let result = match (method.as_str(), segments.as_slice()) {
         ("POST", ["complaints"]) => complaints::submit(deps, &request).await,
         ("GET", ["complaints", reference]) => complaints::status(deps, &request, reference).await,
+        ("GET", ["tickets"]) => tickets::list(deps, &request).await,
+        ("GET", ["tickets", reference]) => tickets::show(deps, &request, reference).await,
+        ("GET", ["tickets", reference, "history"]) => tickets::history(deps, &request, reference).await,
+        ("POST", ["tickets", reference, "actions"]) => tickets::act(deps, &request, reference).await,
         (_, ["complaints"]) => Err(ApiError::method_not_allowed("POST")),
         (_, ["complaints", _]) => Err(ApiError::method_not_allowed("GET")),
         _ => Err(ApiError::not_found()),

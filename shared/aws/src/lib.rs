@@ -7,6 +7,7 @@ pub mod errors;
 pub mod keys;
 pub mod queue;
 pub mod store;
+pub mod sweep;
 pub mod telemetry;
 
 pub use aws_config::SdkConfig;

@@ -1,0 +1,346 @@
+//! The handling teams' routes: their queue, a ticket with its history, and actions.
+//!
+//! - `GET /tickets?team=&status=&priority=&category=&overdue=true&limit=&cursor=`
+//! - `GET /tickets/{reference}` — the ticket (contact details masked unless the caller
+//!   has contact access) with its whole history
+//! - `GET /tickets/{reference}/history`
+//! - `POST /tickets/{reference}/actions` — `{"action": "acknowledge", "expected_version": 3, …}`
+//!
+//! Every route checks the caller's team on the server; a stale `expected_version` or a
+//! concurrent change gets 409 with the ticket as it now is.
+
+use crate::auth::Principal;
+use crate::complaints::json_body;
+use crate::http_error::{json_response, ApiError};
+use crate::ApiDeps;
+use chrono::{DateTime, Utc};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use redress_domain::borrower::mask;
+use redress_domain::config::DomainConfig;
+use redress_domain::lifecycle::{apply, Action, ActionContext, LifecycleError};
+use redress_domain::ports::{QueueFilter, SaveOutcome, TeamQueue, TicketStore};
+use redress_domain::taxonomy::Priority;
+use redress_domain::ticket::{Actor, AuditEvent, Contact, Ticket, TicketStatus};
+use serde_json::{json, Value};
+use tracing::info;
+
+/// Default and largest page of a queue.
+const DEFAULT_PAGE: u32 = 25;
+const MAX_PAGE: u32 = 100;
+
+fn principal(request: &Request) -> Result<Principal, ApiError> {
+    Principal::from_request(request).ok_or(ApiError::Unauthorized)
+}
+
+fn query<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .filter(|v| !v.is_empty())
+}
+
+fn bad_query(field: &'static str, en: String, zh: String) -> ApiError {
+    ApiError::bad_request(field, en, zh)
+}
+
+pub(crate) async fn list<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Result<Response<Body>, ApiError>
+where
+    S: TeamQueue + Sync,
+{
+    let who = principal(request)?;
+    let now = (deps.now)();
+    let team = match query(request, "team") {
+        Some(team) => {
+            if deps.config.routing.team(team).is_none() {
+                return Err(bad_query("invalid_team", format!("unknown team '{team}'"), format!("未知的团队“{team}”")));
+            }
+            if !who.can_access(team) {
+                return Err(ApiError::Forbidden);
+            }
+            team.to_string()
+        }
+        None => match who.teams.as_slice() {
+            [only] if !who.manager => only.clone(),
+            _ => {
+                return Err(bad_query(
+                    "team_required",
+                    "say which team's queue to list: ?team=<id>".into(),
+                    "请指定团队：?team=<id>".into(),
+                ))
+            }
+        },
+    };
+    let mut filter = QueueFilter::default();
+    if let Some(s) = query(request, "status") {
+        filter.status = Some(TicketStatus::parse(s).filter(|s| s.is_open()).ok_or_else(|| {
+            bad_query(
+                "invalid_status",
+                "status must be one of received, acknowledged, under_analysis, reopened".into(),
+                "状态必须是 received、acknowledged、under_analysis、reopened 之一".into(),
+            )
+        })?);
+    }
+    if let Some(p) = query(request, "priority") {
+        filter.priority = Some(Priority::parse(p).ok_or_else(|| {
+            bad_query(
+                "invalid_priority",
+                "priority must be one of low, normal, high, critical".into(),
+                "优先级必须是 low、normal、high、critical 之一".into(),
+            )
+        })?);
+    }
+    if let Some(c) = query(request, "category") {
+        if deps.config.classifier.category(c).is_none() {
+            return Err(bad_query("invalid_category", format!("unknown category '{c}'"), format!("未知的类别“{c}”")));
+        }
+        filter.category = Some(c.to_string());
+    }
+    match query(request, "overdue") {
+        Some("true") => filter.due_before = Some(now),
+        Some("false") | None => {}
+        Some(_) => {
+            return Err(bad_query(
+                "invalid_overdue",
+                "overdue must be true or false".into(),
+                "overdue 必须是 true 或 false".into(),
+            ))
+        }
+    }
+    let limit = match query(request, "limit") {
+        None => DEFAULT_PAGE,
+        Some(l) => l.parse().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| {
+            bad_query(
+                "invalid_limit",
+                format!("limit must be a whole number from 1 to {MAX_PAGE}"),
+                format!("limit 必须是 1 到 {MAX_PAGE} 的整数"),
+            )
+        })?,
+    };
+    let cursor = query(request, "cursor");
+    if cursor.is_some_and(|c| !redress_aws::store::is_valid_cursor(c)) {
+        return Err(bad_query("invalid_cursor", "the cursor is not valid".into(), "分页游标无效".into()));
+    }
+    let page = deps.store.team_queue(&team, &filter, cursor, limit).await?;
+    let tickets: Vec<Value> = page
+        .tickets
+        .into_iter()
+        .map(|mut t| {
+            decorate(&mut t, &deps.config, now);
+            t
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"team": team, "tickets": tickets, "next_cursor": page.next_cursor}),
+    ))
+}
+
+/// Adds what a person reading the queue needs: names, the next deadline, overdue.
+fn decorate(view: &mut Value, config: &DomainConfig, now: DateTime<Utc>) {
+    let Some(obj) = view.as_object_mut() else { return };
+    let acknowledged = obj.get("acknowledged_at").is_some_and(|v| !v.is_null())
+        || !matches!(obj.get("status").and_then(Value::as_str), Some("received") | Some("reopened"));
+    let deadline_key = if acknowledged { "resolve_by" } else { "acknowledge_by" };
+    let next: Option<DateTime<Utc>> = obj
+        .get("deadlines")
+        .and_then(|d| d.get(deadline_key))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok());
+    if let Some(next) = next {
+        obj.insert("next_deadline".into(), json!(next));
+        let open = obj
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(TicketStatus::parse)
+            .is_some_and(TicketStatus::is_open);
+        obj.insert("overdue".into(), json!(open && next < now));
+    }
+    if let Some(team) = obj.get("team").and_then(Value::as_str).and_then(|t| config.routing.team(t)) {
+        obj.insert("team_name".into(), json!(team.name));
+    }
+    if let Some(cat) = obj
+        .get("category")
+        .and_then(Value::as_str)
+        .and_then(|c| config.classifier.category(c))
+    {
+        obj.insert("category_label".into(), json!(cat.label));
+    }
+    obj.insert("paused".into(), json!(obj.get("paused_since").is_some_and(|v| !v.is_null())));
+}
+
+/// A phone as a team sees it by default: `138****5678`.
+fn mask_phone(phone: &str) -> String {
+    match phone.strip_prefix("+86") {
+        Some(local) => mask(local, 3, 4),
+        None => mask(phone, 3, 4),
+    }
+}
+
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => format!("{}@{domain}", mask(local, 1, 0)),
+        None => mask(email, 1, 0),
+    }
+}
+
+fn masked_contact(contact: &Contact) -> Contact {
+    Contact {
+        name: contact.name.as_deref().map(|n| mask(n, 1, 0)),
+        phone: contact.phone.as_deref().map(mask_phone),
+        email: contact.email.as_deref().map(mask_email),
+        customer_id: contact.customer_id.clone(),
+        loan_number: contact.loan_number.clone(),
+        national_id_masked: contact.national_id_masked.clone(),
+    }
+}
+
+/// The ticket as the caller may see it.
+fn ticket_view(ticket: &Ticket, who: &Principal, config: &DomainConfig, now: DateTime<Utc>) -> Value {
+    let mut shown = ticket.clone();
+    if !who.contact_access {
+        shown.contact = masked_contact(&ticket.contact);
+    }
+    let mut view = serde_json::to_value(&shown).unwrap_or(Value::Null);
+    decorate(&mut view, config, now);
+    view["contact_masked"] = json!(!who.contact_access);
+    view
+}
+
+async fn load<S, Q>(deps: &ApiDeps<S, Q>, who: &Principal, reference: &str) -> Result<(Ticket, Vec<AuditEvent>), ApiError>
+where
+    S: TicketStore + Sync,
+{
+    let reference = redress_domain::reference::Reference::parse(reference).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_reference",
+            "a reference looks like RD-261123-7KQ2M9XA",
+            "投诉编号格式应类似 RD-261123-7KQ2M9XA",
+        )
+    })?;
+    let (ticket, events) = deps
+        .store
+        .ticket(reference.as_str())
+        .await?
+        .ok_or(ApiError::TicketNotFound)?;
+    if !who.can_access(&ticket.team) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok((ticket, events))
+}
+
+pub(crate) async fn show<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, reference: &str) -> Result<Response<Body>, ApiError>
+where
+    S: TicketStore + Sync,
+{
+    let who = principal(request)?;
+    let (ticket, events) = load(deps, &who, reference).await?;
+    if who.contact_access {
+        info!(reference = %ticket.reference, user = %who.user, "contact details shown unmasked");
+    }
+    let mut view = ticket_view(&ticket, &who, &deps.config, (deps.now)());
+    view["history"] = json!(events);
+    Ok(json_response(StatusCode::OK, &view))
+}
+
+pub(crate) async fn history<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, reference: &str) -> Result<Response<Body>, ApiError>
+where
+    S: TicketStore + Sync,
+{
+    let who = principal(request)?;
+    let (ticket, events) = load(deps, &who, reference).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"reference": ticket.reference, "events": events}),
+    ))
+}
+
+pub(crate) async fn act<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, reference: &str) -> Result<Response<Body>, ApiError>
+where
+    S: TicketStore + Sync,
+{
+    let who = principal(request)?;
+    let body = json_body(request)?;
+    let Value::Object(mut fields) = body else {
+        return Err(ApiError::Validation(vec![field_error("", "not_an_object", "the body must be a JSON object", "请求内容必须是 JSON 对象")]));
+    };
+    let expected_version = match fields.remove("expected_version") {
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v >= 1 && v <= u64::from(u32::MAX)) => n.as_u64().unwrap_or(0) as u32,
+        Some(_) => {
+            return Err(ApiError::Validation(vec![field_error(
+                "expected_version",
+                "wrong_type",
+                "expected_version must be the ticket's version, a whole number from 1",
+                "expected_version 必须是工单的版本号（从 1 开始的整数）",
+            )]))
+        }
+        None => {
+            return Err(ApiError::Validation(vec![field_error(
+                "expected_version",
+                "required",
+                "expected_version is required: the version of the ticket you are acting on",
+                "请提供 expected_version：您所操作工单的版本号",
+            )]))
+        }
+    };
+    let action: Action = serde_json::from_value(Value::Object(fields)).map_err(|e| {
+        ApiError::Validation(vec![field_error(
+            "action",
+            "invalid_action",
+            &format!("not a valid action: {e}"),
+            &format!("操作无效：{e}"),
+        )])
+    })?;
+    let (ticket, _) = load(deps, &who, reference).await?;
+    let now = (deps.now)();
+    if ticket.version != expected_version {
+        return Err(ApiError::VersionConflict(Box::new(ticket_view(&ticket, &who, &deps.config, now))));
+    }
+    let actor = Actor {
+        id: who.user.clone(),
+        role: who.role().to_string(),
+    };
+    let ctx = ActionContext {
+        actor: &actor,
+        now,
+        config: &deps.config,
+    };
+    let (changed, event) = apply(&ticket, &action, &ctx).map_err(|e| lifecycle_error(e, &ticket, &who, &deps.config, now))?;
+    match deps.store.save_change(expected_version, &changed, std::slice::from_ref(&event)).await? {
+        SaveOutcome::Saved => {
+            info!(reference = %changed.reference, action = %event.action, version = changed.version, user = %who.user, "ticket changed");
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"ticket": ticket_view(&changed, &who, &deps.config, now), "event": event}),
+            ))
+        }
+        SaveOutcome::Conflict { current } => Err(ApiError::VersionConflict(Box::new(
+            current
+                .map(|t| ticket_view(&t, &who, &deps.config, now))
+                .unwrap_or(Value::Null),
+        ))),
+    }
+}
+
+fn field_error(field: &str, code: &str, en: &str, zh: &str) -> redress_domain::complaint::FieldError {
+    redress_domain::complaint::FieldError {
+        field: field.to_string(),
+        code: code.to_string(),
+        message: redress_domain::Bilingual {
+            en: en.to_string(),
+            zh: zh.to_string(),
+        },
+    }
+}
+
+fn lifecycle_error(e: LifecycleError, ticket: &Ticket, who: &Principal, config: &DomainConfig, now: DateTime<Utc>) -> ApiError {
+    let message = e.message();
+    match &e {
+        LifecycleError::InvalidInput { field, .. } => ApiError::Validation(vec![field_error(field, e.code(), &message.en, &message.zh)]),
+        _ => ApiError::Refused {
+            code: e.code(),
+            message,
+            current: Box::new(ticket_view(ticket, who, config, now)),
+        },
+    }
+}
