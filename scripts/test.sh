@@ -39,3 +39,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+step "browser tests (headless chromium; screenshots in artifacts/screenshots)"
+cargo build --quiet --workspace --bins
+bash tests/browser/run.sh

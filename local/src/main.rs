@@ -32,7 +32,12 @@ struct Args {
     retry_after: Option<u64>,
     /// Run the deadline sweeper every this many seconds (AWS runs it every 5 minutes);
     /// 0 turns it off.
-    #[arg(long, value_name = "SECS", default_value_t = 60, env = "REDRESS_SWEEP_EVERY")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 60,
+        env = "REDRESS_SWEEP_EVERY"
+    )]
     sweep_every: u64,
 }
 

@@ -10,6 +10,7 @@ use anyhow::{anyhow, Context, Result};
 use redress_api::ApiDeps;
 use redress_domain::config::DomainConfig;
 use redress_intake::IntakeDeps;
+use redress_surveys::SurveysDeps;
 use redress_sweeper::SweeperDeps;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,10 +26,11 @@ pub use redress_sweeper::SweepReport;
 /// Logical ids in the template that the runner wires together.
 pub const API_FUNCTION: &str = "ApiFunction";
 pub const INTAKE_FUNCTION: &str = "IntakeFunction";
+pub const SURVEYS_FUNCTION: &str = "SurveysFunction";
 pub const SWEEPER_FUNCTION: &str = "SweeperFunction";
 
 /// The sweeper's dependencies as the runner builds them.
-pub type LocalSweeperDeps = SweeperDeps<redress_aws::DynamoStore, redress_aws::sweep::SqsNotificationQueue>;
+pub type LocalSweeperDeps = SweeperDeps<redress_aws::DynamoStore, redress_aws::SqsQueue>;
 
 /// Development-only keys for the secrets the template resolves from Secrets Manager.
 /// They protect nothing outside this machine; AWS deployments use the real secret.
@@ -41,6 +43,10 @@ pub fn development_secrets() -> BTreeMap<String, String> {
         (
             "borrower_hmac_key".to_string(),
             "local-development-borrower-key".to_string(),
+        ),
+        (
+            "survey_token_key".to_string(),
+            "local-development-survey-key".to_string(),
         ),
     ])
 }
@@ -89,7 +95,7 @@ pub struct LocalPipeline {
     pub environments: BTreeMap<String, BTreeMap<String, String>>,
     pub ddb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub api: Arc<ApiDeps<redress_aws::DynamoStore, redress_aws::SqsComplaintQueue>>,
+    pub api: Arc<ApiDeps<redress_aws::DynamoStore, redress_aws::SqsQueues>>,
     pub sweeper: Arc<LocalSweeperDeps>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -129,6 +135,11 @@ impl LocalPipeline {
             &aws,
             Arc::clone(&config),
         )?);
+        let surveys = Arc::new(SurveysDeps::from_env(
+            &environments[SURVEYS_FUNCTION],
+            &aws,
+            Arc::clone(&config),
+        )?);
         let sweeper = Arc::new(SweeperDeps::from_env(
             &environments[SWEEPER_FUNCTION],
             &aws,
@@ -155,29 +166,35 @@ impl LocalPipeline {
             }
         }));
 
-        for (queue_id, batch_size) in &function(INTAKE_FUNCTION)?.sqs_events {
-            let (url, arn) = resources.queues.get(queue_id).cloned().ok_or_else(|| {
-                anyhow!("intake reads {queue_id}, which is not a queue of the template")
-            })?;
-            let config = PollerConfig {
-                queue_url: url,
-                queue_arn: arn,
-                region: options.region.clone(),
-                batch_size: (*batch_size).clamp(1, 10) as i32,
-                wait: Duration::from_secs(1),
-                retry_after: options.retry_after,
-            };
+        let intake_handler: SqsHandler = Arc::new(move |event| {
             let deps = Arc::clone(&intake);
-            let handler: SqsHandler = Arc::new(move |event| {
-                let deps = Arc::clone(&deps);
-                Box::pin(async move { redress_intake::handle(&deps, event).await })
-            });
-            tasks.push(tokio::spawn(poller::run(
-                sqs.clone(),
-                config,
-                handler,
-                shutdown_rx.clone(),
-            )));
+            Box::pin(async move { redress_intake::handle(&deps, event).await })
+        });
+        let surveys_handler: SqsHandler = Arc::new(move |event| {
+            let deps = Arc::clone(&surveys);
+            Box::pin(async move { redress_surveys::handle(&deps, event).await })
+        });
+        // Each queue consumer of the template gets a poller, as an event source mapping.
+        for (function_id, handler) in [(INTAKE_FUNCTION, intake_handler), (SURVEYS_FUNCTION, surveys_handler)] {
+            for (queue_id, batch_size) in &function(function_id)?.sqs_events {
+                let (url, arn) = resources.queues.get(queue_id).cloned().ok_or_else(|| {
+                    anyhow!("{function_id} reads {queue_id}, which is not a queue of the template")
+                })?;
+                let config = PollerConfig {
+                    queue_url: url,
+                    queue_arn: arn,
+                    region: options.region.clone(),
+                    batch_size: (*batch_size).clamp(1, 10) as i32,
+                    wait: Duration::from_secs(1),
+                    retry_after: options.retry_after,
+                };
+                tasks.push(tokio::spawn(poller::run(
+                    sqs.clone(),
+                    config,
+                    Arc::clone(&handler),
+                    shutdown_rx.clone(),
+                )));
+            }
         }
 
         if let Some(every) = options.sweep_every {
@@ -223,7 +240,11 @@ impl LocalPipeline {
 
 /// Sweeps every `every` until `shutdown` turns true. A failed run is logged and the next
 /// one tries again, as the next scheduled invocation would.
-async fn sweep_timer(deps: Arc<LocalSweeperDeps>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+async fn sweep_timer(
+    deps: Arc<LocalSweeperDeps>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticks = tokio::time::interval(every);
     // A slow run delays the next one instead of causing a burst.
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

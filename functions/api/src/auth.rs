@@ -6,6 +6,7 @@
 //! - members of `team-<id>` see and act on their team's tickets only;
 //! - `managers` see every ticket and can reassign any;
 //! - `contact-access` may see a borrower's contact details unmasked.
+//!
 //! Borrowers never hold tokens: they reach their own complaint by reference + secret.
 
 use lambda_http::request::RequestContext;

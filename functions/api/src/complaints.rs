@@ -18,6 +18,14 @@ use tracing::{info, warn};
 /// Longest accepted `Idempotency-Key`.
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
+/// A complaint the api accepted: on the queue (or already there, for a replay).
+pub(crate) struct Accepted {
+    pub reference: Reference,
+    pub status_secret: String,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub replayed: bool,
+}
+
 pub(crate) async fn submit<S, Q>(
     deps: &ApiDeps<S, Q>,
     request: &Request,
@@ -26,10 +34,44 @@ where
     S: SubmissionLog + Sync,
     Q: ComplaintQueue + Sync,
 {
-    let now = (deps.now)();
     let idempotency_key = idempotency_key(request)?;
     let value = json_body(request)?;
-    let complaint = Complaint::parse(&value, &deps.config, ParseMode::Submission, now)
+    let accepted = accept(deps, &value, idempotency_key.as_deref()).await?;
+    let reference = &accepted.reference;
+    let body = json!({
+        "reference": reference.as_str(),
+        "status_secret": accepted.status_secret,
+        "status": TicketStatus::Received.as_str(),
+        "received_at": accepted.received_at,
+        "status_url": format!("/complaints/{}", reference.as_str()),
+        "message": {
+            "en": "Thank you. Keep the reference and the status secret: you need both to check progress.",
+            "zh": "已收到您的投诉。请保存投诉编号和查询码，查询进度时需要两者。"
+        }
+    });
+    let mut response = json_response(StatusCode::ACCEPTED, &body);
+    if accepted.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
+}
+
+/// Validates a complaint (the JSON form) and puts it on the queue, once per
+/// idempotency key: the one submit path of the JSON API and the web form.
+pub(crate) async fn accept<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    value: &Value,
+    idempotency_key: Option<&str>,
+) -> Result<Accepted, ApiError>
+where
+    S: SubmissionLog + Sync,
+    Q: ComplaintQueue + Sync,
+{
+    let now = (deps.now)();
+    let complaint = Complaint::parse(value, &deps.config, ParseMode::Submission, now)
         .map_err(|e| ApiError::Validation(e.0))?;
     let form = complaint.to_form();
     // serde_json orders object keys, so equal complaints give equal fingerprints.
@@ -45,7 +87,7 @@ where
     };
     let (submission, replayed) = match deps
         .store
-        .record_submission(&fresh, idempotency_key.as_deref())
+        .record_submission(&fresh, idempotency_key)
         .await?
     {
         Some(existing) if existing.fingerprint != fresh.fingerprint => {
@@ -72,25 +114,12 @@ where
 
     let reference =
         Reference::parse(&submission.reference).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let body = json!({
-        "reference": reference.as_str(),
-        "status_secret": deps.secrets.secret_for(&reference),
-        "status": TicketStatus::Received.as_str(),
-        "received_at": submission.received_at,
-        "status_url": format!("/complaints/{}", reference.as_str()),
-        "message": {
-            "en": "Thank you. Keep the reference and the status secret: you need both to check progress.",
-            "zh": "已收到您的投诉。请保存投诉编号和查询码，查询进度时需要两者。"
-        }
-    });
-    let mut response = json_response(StatusCode::ACCEPTED, &body);
-    if replayed {
-        response.headers_mut().insert(
-            "idempotent-replayed",
-            header::HeaderValue::from_static("true"),
-        );
-    }
-    Ok(response)
+    Ok(Accepted {
+        status_secret: deps.secrets.secret_for(&reference),
+        reference,
+        received_at: submission.received_at,
+        replayed,
+    })
 }
 
 pub(crate) async fn status<S, Q>(
@@ -121,8 +150,23 @@ where
                 "请提供查询码（X-Status-Secret 请求头或 secret 参数）",
             )
         })?;
+    Ok(json_response(
+        StatusCode::OK,
+        &lookup(deps, &reference, &secret).await?,
+    ))
+}
+
+/// The status a borrower may see (status, team name, deadlines), if the secret matches.
+pub(crate) async fn lookup<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    reference: &Reference,
+    secret: &str,
+) -> Result<Value, ApiError>
+where
+    S: ComplaintLookup + Sync,
+{
     // A wrong secret looks exactly like an unknown reference.
-    if !deps.secrets.verify(&reference, &secret) {
+    if !deps.secrets.verify(reference, secret) {
         return Err(ApiError::ComplaintNotFound);
     }
     let body = match deps.store.complaint_state(reference.as_str()).await? {
@@ -155,7 +199,7 @@ where
             })
         }
     };
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(body)
 }
 
 fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {

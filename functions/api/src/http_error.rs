@@ -33,6 +33,8 @@ pub enum ApiError {
     ComplaintNotFound,
     #[error("no valid token")]
     Unauthorized,
+    #[error("survey already answered")]
+    AlreadyAnswered(redress_domain::Bilingual),
     #[error("not your team's ticket")]
     Forbidden,
     #[error("ticket not found")]
@@ -134,6 +136,13 @@ impl ApiError {
                 "complaint_not_found",
                 "no complaint matches this reference and secret".into(),
                 "找不到与该编号和查询码匹配的投诉".into(),
+                None,
+            ),
+            ApiError::AlreadyAnswered(message) => (
+                StatusCode::CONFLICT,
+                "already_answered",
+                message.en.clone(),
+                message.zh.clone(),
                 None,
             ),
             ApiError::Unauthorized => (

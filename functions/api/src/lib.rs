@@ -8,6 +8,8 @@
 //!   `?secret=`), the status, the team's name and the deadlines, nothing else.
 //!
 //! - team routes (`/tickets…`, JWT-authorized; see [`tickets`] and [`auth`]).
+//! - `POST /surveys` — a borrower's survey answer (token-checked, then queued).
+//! - `GET /reports/{kind}` — management reports (managers only).
 //!
 //! Every failure is answered with a JSON body `{error, message: {en, zh}, fields?}`:
 //! bad input gets a specific 4xx and changes nothing; only a failing dependency gets a
@@ -16,15 +18,22 @@
 pub mod auth;
 mod complaints;
 pub mod http_error;
+mod reports;
+mod surveys;
 mod tickets;
+pub mod web;
 
 use chrono::{DateTime, Utc};
 use http_error::ApiError;
 use lambda_http::{Body, Request, Response};
 use redress_aws::env::{self, EnvError, VarSource};
-use redress_aws::{DynamoStore, SdkConfig, SqsComplaintQueue};
+use redress_aws::{DynamoStore, SdkConfig, SqsQueue, SqsQueues};
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::{ComplaintLookup, ComplaintQueue, SubmissionLog, TeamQueue, TicketStore};
+use redress_domain::ports::{
+    ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, SubmissionLog, SurveyLookup, SurveyQueue, TeamQueue,
+    TicketStore,
+};
+use redress_domain::survey::SurveyTokens;
 use redress_domain::reference::StatusSecrets;
 use std::sync::Arc;
 
@@ -38,29 +47,30 @@ pub struct ApiDeps<S, Q> {
     pub store: S,
     pub queue: Q,
     pub secrets: StatusSecrets,
+    /// Signs and checks survey invitation tokens.
+    pub survey_tokens: SurveyTokens,
     /// The clock (a parameter so tests can fix it).
     pub now: fn() -> DateTime<Utc>,
 }
 
-impl ApiDeps<DynamoStore, SqsComplaintQueue> {
+impl ApiDeps<DynamoStore, SqsQueues> {
     /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
-    /// `COMPLAINTS_QUEUE_URL`, `STATUS_HMAC_KEY`).
-    pub fn from_env(
-        vars: &dyn VarSource,
-        aws: &SdkConfig,
-        config: Arc<DomainConfig>,
-    ) -> Result<Self, EnvError> {
+    /// `COMPLAINTS_QUEUE_URL`, `SURVEYS_QUEUE_URL`, `NOTIFICATIONS_QUEUE_URL`,
+    /// `STATUS_HMAC_KEY`, `SURVEY_TOKEN_KEY`).
+    pub fn from_env(vars: &dyn VarSource, aws: &SdkConfig, config: Arc<DomainConfig>) -> Result<Self, EnvError> {
+        let sqs = aws_sdk_sqs::Client::new(aws);
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), env::required(vars, "TICKETS_TABLE")?)
+            .with_config(&config);
         Ok(ApiDeps {
-            config,
-            store: DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(aws),
-                env::required(vars, "TICKETS_TABLE")?,
-            ),
-            queue: SqsComplaintQueue::new(
-                aws_sdk_sqs::Client::new(aws),
-                env::required(vars, "COMPLAINTS_QUEUE_URL")?,
-            ),
+            store,
+            queue: SqsQueues {
+                complaints: SqsQueue::new(sqs.clone(), env::required(vars, "COMPLAINTS_QUEUE_URL")?),
+                surveys: SqsQueue::new(sqs.clone(), env::required(vars, "SURVEYS_QUEUE_URL")?),
+                notifications: SqsQueue::new(sqs, env::required(vars, "NOTIFICATIONS_QUEUE_URL")?),
+            },
             secrets: StatusSecrets::new(&env::required_key(vars, "STATUS_HMAC_KEY")?),
+            survey_tokens: SurveyTokens::new(&env::required_key(vars, "SURVEY_TOKEN_KEY")?),
+            config,
             now: Utc::now,
         })
     }
@@ -69,9 +79,13 @@ impl ApiDeps<DynamoStore, SqsComplaintQueue> {
 /// Handles one request. Never fails: every error becomes an HTTP answer.
 pub async fn handle<S, Q>(deps: &ApiDeps<S, Q>, request: Request) -> Response<Body>
 where
-    S: SubmissionLog + ComplaintLookup + TicketStore + TeamQueue + Sync,
-    Q: ComplaintQueue + Sync,
+    S: SubmissionLog + ComplaintLookup + TicketStore + TeamQueue + SurveyLookup + MetricsReader + Sync,
+    Q: ComplaintQueue + SurveyQueue + Notifier + Sync,
 {
+    // The web pages (borrower form, console, dashboard) are served by this function too.
+    if let Some(response) = web::route(deps, &request).await {
+        return response;
+    }
     let method = request.method().as_str().to_string();
     let path = request.uri().path().trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -82,6 +96,8 @@ where
         ("GET", ["tickets", reference]) => tickets::show(deps, &request, reference).await,
         ("GET", ["tickets", reference, "history"]) => tickets::history(deps, &request, reference).await,
         ("POST", ["tickets", reference, "actions"]) => tickets::act(deps, &request, reference).await,
+        ("POST", ["surveys"]) => surveys::submit(deps, &request).await,
+        ("GET", ["reports", kind]) => reports::get(deps, &request, kind).await,
         (_, ["complaints"]) => Err(ApiError::method_not_allowed("POST")),
         (_, ["complaints", _]) => Err(ApiError::method_not_allowed("GET")),
         _ => Err(ApiError::not_found()),

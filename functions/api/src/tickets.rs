@@ -19,7 +19,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use redress_domain::borrower::mask;
 use redress_domain::config::DomainConfig;
 use redress_domain::lifecycle::{apply, Action, ActionContext, LifecycleError};
-use redress_domain::ports::{QueueFilter, SaveOutcome, TeamQueue, TicketStore};
+use redress_domain::ports::{Notification, Notifier, QueueFilter, SaveOutcome, TeamQueue, TicketChange, TicketStore};
 use redress_domain::taxonomy::Priority;
 use redress_domain::ticket::{Actor, AuditEvent, Contact, Ticket, TicketStatus};
 use serde_json::{json, Value};
@@ -258,6 +258,7 @@ where
 pub(crate) async fn act<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, reference: &str) -> Result<Response<Body>, ApiError>
 where
     S: TicketStore + Sync,
+    Q: Notifier + Sync,
 {
     let who = principal(request)?;
     let body = json_body(request)?;
@@ -306,14 +307,26 @@ where
         config: &deps.config,
     };
     let (changed, event) = apply(&ticket, &action, &ctx).map_err(|e| lifecycle_error(e, &ticket, &who, &deps.config, now))?;
-    match deps.store.save_change(expected_version, &changed, std::slice::from_ref(&event)).await? {
+    let change = TicketChange {
+        before: &ticket,
+        after: &changed,
+        events: std::slice::from_ref(&event),
+        survey: None,
+        now,
+    };
+    match deps.store.record_change(&change).await? {
         SaveOutcome::Saved => {
+            if changed.status == TicketStatus::Resolved {
+                invite_to_survey(deps, &changed, now).await;
+            }
             info!(reference = %changed.reference, action = %event.action, version = changed.version, user = %who.user, "ticket changed");
             Ok(json_response(
                 StatusCode::OK,
                 &json!({"ticket": ticket_view(&changed, &who, &deps.config, now), "event": event}),
             ))
         }
+        // No survey is written here, so AlreadyAnswered cannot happen; read it as a conflict.
+        SaveOutcome::AlreadyAnswered => Err(ApiError::VersionConflict(Box::new(ticket_view(&ticket, &who, &deps.config, now)))),
         SaveOutcome::Conflict { current } => Err(ApiError::VersionConflict(Box::new(
             current
                 .map(|t| ticket_view(&t, &who, &deps.config, now))
@@ -342,5 +355,32 @@ fn lifecycle_error(e: LifecycleError, ticket: &Ticket, who: &Principal, config: 
             message,
             current: Box::new(ticket_view(ticket, who, config, now)),
         },
+    }
+}
+
+/// Sends the borrower a survey invitation: a signed, single-use, expiring token for this
+/// ticket, delivered by SMS or e-mail outside this system. A failed send is logged; the
+/// resolution itself stands.
+async fn invite_to_survey<S, Q>(deps: &ApiDeps<S, Q>, ticket: &Ticket, now: DateTime<Utc>)
+where
+    Q: Notifier + Sync,
+{
+    let expires_at = now + deps.config.sla.survey_token_validity();
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let token = deps.survey_tokens.issue(&ticket.reference, expires_at, &nonce);
+    let mut fields = serde_json::Map::new();
+    fields.insert("language".into(), json!(ticket.language.as_str()));
+    fields.insert("channel".into(), json!(ticket.channel.as_str()));
+    fields.insert("survey_path".into(), json!(format!("/survey?token={token}")));
+    fields.insert("token".into(), json!(token));
+    fields.insert("expires_at".into(), json!(expires_at));
+    let notification = Notification {
+        kind: "survey_invitation".into(),
+        reference: ticket.reference.clone(),
+        fields,
+    };
+    match deps.queue.notify(&notification).await {
+        Ok(()) => info!(reference = %ticket.reference, "survey invitation sent"),
+        Err(e) => tracing::error!(reference = %ticket.reference, error = %e, "survey invitation not sent"),
     }
 }

@@ -46,7 +46,8 @@ impl IntakeDeps<DynamoStore> {
         let keyer = BorrowerKeyer::new(&env::required_key(vars, "BORROWER_HMAC_KEY")?);
         let retention_days = env::required_number(vars, "RETENTION_DAYS")?;
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
-            .with_retention_days(retention_days);
+            .with_retention_days(retention_days)
+            .with_config(&config);
         Ok(Self {
             config,
             keyer,

@@ -16,14 +16,17 @@ use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt};
 use redress_aws::env::{self, EnvError, VarSource};
-use redress_aws::sweep::{DueList, Reads, SqsNotificationQueue};
-use redress_aws::{DynamoStore, SdkConfig};
+use redress_aws::sweep::{DueList, Reads};
+use redress_aws::{DynamoStore, SdkConfig, SqsQueue};
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::{SaveOutcome, StoreError, TicketStore};
+use redress_domain::ports::{
+    Notification, Notifier, SaveOutcome, StoreError, TicketChange, TicketStore,
+};
 use redress_domain::taxonomy::Priority;
 use redress_domain::ticket::{AuditEvent, Ticket};
 use redress_domain::watch::{self, DeadlineAlert};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
 use tracing::{error, info, instrument, warn};
@@ -66,22 +69,6 @@ impl DueTickets for DynamoStore {
     }
 }
 
-/// Delivers notifications to team leads (the sweeper's send port).
-pub trait Notifier {
-    fn notify(
-        &self,
-        notification: &DeadlineNotification,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-impl Notifier for SqsNotificationQueue {
-    async fn notify(&self, notification: &DeadlineNotification) -> Result<(), StoreError> {
-        let body = serde_json::to_string(notification)
-            .map_err(|e| StoreError::Permanent(format!("serialising notification: {e}")))?;
-        self.send(&body).await
-    }
-}
-
 /// What the sweeper needs, built once per cold start.
 pub struct SweeperDeps<S, N> {
     pub config: Arc<DomainConfig>,
@@ -93,7 +80,7 @@ pub struct SweeperDeps<S, N> {
     pub concurrency: usize,
 }
 
-impl SweeperDeps<DynamoStore, SqsNotificationQueue> {
+impl SweeperDeps<DynamoStore, SqsQueue> {
     /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
     /// `NOTIFICATIONS_QUEUE_URL`, `RETENTION_DAYS`).
     pub fn from_env(
@@ -105,12 +92,12 @@ impl SweeperDeps<DynamoStore, SqsNotificationQueue> {
         let queue_url = env::required(vars, "NOTIFICATIONS_QUEUE_URL")?;
         let retention_days = env::required_number(vars, "RETENTION_DAYS")?;
         let warning = config.sla.warning();
-        // The store computes the next due time of every ticket it writes with the same
-        // warning window the sweep uses.
+        // The store computes each ticket's next due time with the same warning window the
+        // sweep uses, and files metric counters in the configured reporting time zone.
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
             .with_retention_days(retention_days)
-            .with_warning(warning);
-        let notifier = SqsNotificationQueue::new(aws_sdk_sqs::Client::new(aws), queue_url);
+            .with_config(&config);
+        let notifier = SqsQueue::new(aws_sdk_sqs::Client::new(aws), queue_url);
         Ok(Self {
             config,
             store,
@@ -128,6 +115,16 @@ impl SweeperDeps<DynamoStore, SqsNotificationQueue> {
 pub enum NotificationKind {
     DeadlineWarning,
     DeadlineBreached,
+}
+
+impl NotificationKind {
+    /// The identifier in messages (`deadline_warning`, `deadline_breached`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::DeadlineWarning => "deadline_warning",
+            NotificationKind::DeadlineBreached => "deadline_breached",
+        }
+    }
 }
 
 /// Which of the ticket's two deadlines.
@@ -160,11 +157,42 @@ pub struct DeadlineNotification {
     pub event_seq: u32,
 }
 
+impl DeadlineNotification {
+    /// As the message the notifications queue carries: the same JSON object.
+    pub fn message(&self) -> Notification {
+        let fields = [
+            ("deadline", json!(self.deadline)),
+            ("team", json!(self.team)),
+            ("priority", json!(self.priority)),
+            ("due_at", json!(self.due_at)),
+            ("regulatory_due_at", json!(self.regulatory_due_at)),
+            ("recorded_at", json!(self.recorded_at)),
+            ("event_seq", json!(self.event_seq)),
+        ];
+        Notification {
+            kind: self.kind.as_str().to_string(),
+            reference: self.reference.clone(),
+            fields: fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    }
+}
+
 /// The notification for one recorded alert, from the ticket as saved.
-pub fn notification(ticket: &Ticket, alert: DeadlineAlert, event: &AuditEvent) -> DeadlineNotification {
+pub fn notification(
+    ticket: &Ticket,
+    alert: DeadlineAlert,
+    event: &AuditEvent,
+) -> DeadlineNotification {
     let (kind, deadline) = match alert {
-        DeadlineAlert::AcknowledgeSoon => (NotificationKind::DeadlineWarning, Deadline::Acknowledge),
-        DeadlineAlert::AcknowledgeBreached => (NotificationKind::DeadlineBreached, Deadline::Acknowledge),
+        DeadlineAlert::AcknowledgeSoon => {
+            (NotificationKind::DeadlineWarning, Deadline::Acknowledge)
+        }
+        DeadlineAlert::AcknowledgeBreached => {
+            (NotificationKind::DeadlineBreached, Deadline::Acknowledge)
+        }
         DeadlineAlert::ResolveSoon => (NotificationKind::DeadlineWarning, Deadline::Resolve),
         DeadlineAlert::ResolveBreached => (NotificationKind::DeadlineBreached, Deadline::Resolve),
     };
@@ -231,7 +259,10 @@ struct TicketOutcome {
 /// Runs one sweep at `now`. Fails only when the due index cannot be read at all; a ticket
 /// that fails is counted in the report and retried by the next run (it stays due).
 #[instrument(skip_all, fields(now = %now))]
-pub async fn handle<S, N>(deps: &SweeperDeps<S, N>, now: DateTime<Utc>) -> Result<SweepReport, StoreError>
+pub async fn handle<S, N>(
+    deps: &SweeperDeps<S, N>,
+    now: DateTime<Utc>,
+) -> Result<SweepReport, StoreError>
 where
     S: DueTickets + TicketStore + Sync,
     N: Notifier + Sync,
@@ -287,7 +318,11 @@ where
 }
 
 #[instrument(skip_all, fields(reference = %reference))]
-async fn sweep_ticket<S, N>(deps: &SweeperDeps<S, N>, reference: &str, now: DateTime<Utc>) -> TicketOutcome
+async fn sweep_ticket<S, N>(
+    deps: &SweeperDeps<S, N>,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> TicketOutcome
 where
     S: DueTickets + TicketStore + Sync,
     N: Notifier + Sync,
@@ -305,19 +340,26 @@ where
         }
     };
     // Gone (retention), or nothing due any more: the index entry was a moment stale.
-    let Some((changed, alerts)) = ticket
-        .as_ref()
-        .and_then(|t| watch::sweep(t, now, deps.warning))
-        .filter(|(_, alerts)| !alerts.is_empty())
-    else {
+    let Some((ticket, (changed, alerts))) = ticket.and_then(|t| {
+        watch::sweep(&t, now, deps.warning)
+            .filter(|(_, alerts)| !alerts.is_empty())
+            .map(|swept| (t, swept))
+    }) else {
         outcome.stale = true;
         return outcome;
     };
-    let expected_version = ticket.as_ref().map_or(0, |t| t.version);
     let events: Vec<AuditEvent> = alerts.iter().map(|(_, event)| event.clone()).collect();
-    match deps.store.save_change(expected_version, &changed, &events).await {
+    let change = TicketChange {
+        before: &ticket,
+        after: &changed,
+        events: &events,
+        survey: None,
+        now,
+    };
+    match deps.store.record_change(&change).await {
         Ok(SaveOutcome::Saved) => {}
-        Ok(SaveOutcome::Conflict { .. }) => {
+        // A survey answer is never part of a sweep; the arm only keeps the match whole.
+        Ok(SaveOutcome::Conflict { .. } | SaveOutcome::AlreadyAnswered) => {
             info!("ticket changed while being swept; the next run sees its new state");
             outcome.conflict = true;
             return outcome;
@@ -351,14 +393,20 @@ where
     outcome
 }
 
-async fn send_with_retry<N: Notifier>(notifier: &N, message: &DeadlineNotification) -> Result<(), StoreError> {
+async fn send_with_retry<N: Notifier>(
+    notifier: &N,
+    message: &DeadlineNotification,
+) -> Result<(), StoreError> {
     let mut attempt = 1;
     loop {
-        match notifier.notify(message).await {
+        match notifier.notify(&message.message()).await {
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() && attempt < SEND_ATTEMPTS => {
                 warn!(error = %e, attempt, "notification send failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(100 * 4u64.pow(attempt - 1))).await;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    100 * 4u64.pow(attempt - 1),
+                ))
+                .await;
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -388,6 +436,24 @@ mod tests {
     }
 
     #[test]
+    fn the_scheduled_event_eventbridge_sends_is_accepted() {
+        // The "Scheduled Event" sample from the EventBridge documentation.
+        let event: ScheduledEvent = serde_json::from_value(json!({
+            "version": "0",
+            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2015-10-08T16:53:06Z",
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/my-scheduled-rule"],
+            "detail": {}
+        }))
+        .unwrap();
+        assert_eq!(event.detail_type.as_deref(), Some("Scheduled Event"));
+    }
+
+    #[test]
     fn a_breach_notification_names_the_deadline_and_carries_no_personal_data() {
         let (ticket, mut event) = ticket();
         event.seq = 2;
@@ -396,7 +462,14 @@ mod tests {
         assert_eq!(n.deadline, Deadline::Resolve);
         assert_eq!(n.due_at, ticket.deadlines.resolve_by);
         assert_eq!(n.regulatory_due_at, ticket.deadlines.regulatory_resolve_by);
-        let body = serde_json::to_value(&n).unwrap();
+        let body = serde_json::to_value(n.message()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::to_value(&n).unwrap(),
+            "the message is the typed shape"
+        );
+        let parsed: DeadlineNotification = serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(parsed, n);
         assert_eq!(body["kind"], "deadline_breached");
         assert_eq!(body["deadline"], "resolve");
         assert_eq!(body["reference"], "RD-261120-7KQ2M9XA");

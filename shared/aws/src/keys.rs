@@ -7,6 +7,8 @@
 //! | audit event         | `TICKET#<reference>`       | `EVENT#<seq, 6 digits>`     |
 //! | borrower index      | `BORROWER#<hmac key>`      | `<received_at>#<reference>` |
 //! | idempotency key     | `IDEMPOTENCY#<sha256(key)>`| `IDEMPOTENCY`               |
+//! | survey answer       | `TICKET#<reference>`       | `SURVEY`                    |
+//! | metric counters     | `METRICS#<shard>`          | `<day>#<dimension>#<value>` |
 //!
 //! A ticket, its submission and its history share a partition, so one Query reads them
 //! all. The borrower index holds only the keyed hash, the reference, the category and
@@ -26,6 +28,7 @@ pub const EXPIRES_AT: &str = "expires_at";
 pub const TICKET_SK: &str = "TICKET";
 pub const SUBMISSION_SK: &str = "SUBMISSION";
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+pub const SURVEY_SK: &str = "SURVEY";
 
 pub fn ticket_pk(reference: &str) -> String {
     format!("TICKET#{reference}")

@@ -5,13 +5,14 @@ pub mod attr;
 pub mod env;
 pub mod errors;
 pub mod keys;
+pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod sweep;
 pub mod telemetry;
 
 pub use aws_config::SdkConfig;
-pub use queue::SqsComplaintQueue;
+pub use queue::{SqsQueue, SqsQueues};
 pub use store::DynamoStore;
 
 /// Loads the AWS configuration once per process: region, credentials and any

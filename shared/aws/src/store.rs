@@ -11,11 +11,13 @@ use redress_domain::assess::BorrowerIndexEntry;
 use redress_domain::borrower::BorrowerKey;
 use redress_domain::ports::{
     BorrowerHistory, ComplaintLookup, ComplaintState, CreateOutcome, QueueFilter, QueuePage,
-    SaveOutcome, StoreError, Submission, SubmissionLog, TeamQueue, TicketStore, TicketWriter,
+    SaveOutcome, StoreError, Submission, SubmissionLog, TeamQueue, TicketChange, TicketStore, TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::ticket::{AuditEvent, Ticket};
 use redress_domain::watch;
+use redress_domain::metrics;
+use redress_domain::config::DomainConfig;
 use sha2::{Digest, Sha256};
 
 /// How long submission and idempotency records live: long enough for any client retry.
@@ -30,6 +32,7 @@ pub struct DynamoStore {
     table: String,
     retention: Duration,
     warning: Duration,
+    reporting_tz: chrono_tz::Tz,
 }
 
 impl DynamoStore {
@@ -40,7 +43,16 @@ impl DynamoStore {
             table: table.into(),
             retention: Duration::days(DEFAULT_RETENTION_DAYS),
             warning: Duration::hours(24),
+            reporting_tz: chrono_tz::Asia::Shanghai,
         }
+    }
+
+    /// Takes the sweeper's warning window and the reporting time zone from the domain
+    /// configuration (they decide the due index and the days counters are filed under).
+    pub fn with_config(mut self, config: &DomainConfig) -> Self {
+        self.warning = config.sla.warning();
+        self.reporting_tz = config.sla.reporting_time_zone();
+        self
     }
 
     /// Sets how long before a deadline the sweeper warns (it decides when a ticket
@@ -224,6 +236,8 @@ impl TicketWriter for DynamoStore {
             Some("attribute_not_exists(pk)"),
         )?);
 
+        let rows = metrics::merge(metrics::deltas(None, ticket, None, ticket.received_at, self.reporting_tz));
+        writes.extend(crate::metrics::counter_updates(&self.table, &ticket.reference, &rows)?);
         for entry in index {
             let mut item = map(to_item(&entry.prior))?;
             item.insert(PK.into(), s(keys::borrower_pk(entry.key.as_str())));
@@ -506,14 +520,16 @@ impl TicketStore for DynamoStore {
         self.ticket_with_history(reference).await
     }
 
-    async fn save_change(
-        &self,
-        expected_version: u32,
-        ticket: &Ticket,
-        events: &[AuditEvent],
-    ) -> Result<SaveOutcome, StoreError> {
-        let expires = self.expiry(ticket.received_at);
-        let mut item = ticket_item(ticket, expires.clone(), self.warning)?;
+    async fn record_change(&self, change: &TicketChange<'_>) -> Result<SaveOutcome, StoreError> {
+        let TicketChange {
+            before,
+            after,
+            events,
+            survey,
+            now,
+        } = *change;
+        let expires = self.expiry(after.received_at);
+        let mut item = ticket_item(after, expires.clone(), self.warning)?;
         // Put replaces the whole item: index keys that no longer apply disappear with it.
         item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
         let put = Put::builder()
@@ -521,41 +537,49 @@ impl TicketStore for DynamoStore {
             .set_item(Some(item))
             .condition_expression("#v = :expected")
             .expression_attribute_names("#v", "version")
-            .expression_attribute_values(":expected", n(expected_version))
+            .expression_attribute_values(":expected", n(before.version))
             .build()
             .map_err(|e| StoreError::Permanent(format!("building put: {e}")))?;
         let mut writes = vec![TransactWriteItem::builder().put(put).build()];
         for event in events {
-            writes.push(self.put(
-                event_item(event, expires.clone())?,
-                Some("attribute_not_exists(pk)"),
-            )?);
+            writes.push(self.put(event_item(event, expires.clone())?, Some("attribute_not_exists(pk)"))?);
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
+        let survey_index = survey.map(|_| writes.len());
+        if let Some(record) = survey {
+            let mut item = map(to_item(record))?;
+            item.insert(PK.into(), s(keys::ticket_pk(&record.reference)));
+            item.insert(SK.into(), s(keys::SURVEY_SK));
+            item.insert("entity".into(), s("survey"));
+            item.insert(keys::EXPIRES_AT.into(), expires.clone());
+            // One answer per ticket, whatever token or delivery brings a second.
+            writes.push(self.put(item, Some("attribute_not_exists(pk)"))?);
+        }
+        let answer = survey.map(|r| &r.answer);
+        let rows = metrics::merge(metrics::deltas(Some(before), after, answer, now, self.reporting_tz));
+        writes.extend(crate::metrics::counter_updates(&self.table, &after.reference, &rows)?);
+
+        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => Ok(SaveOutcome::Saved),
             Err(err) => {
                 if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) =
                     err.as_service_error()
                 {
                     let reasons = tc.cancellation_reasons();
+                    if survey_index.is_some_and(|i| reasons.get(i).is_some_and(is_condition_failure)) {
+                        return Ok(SaveOutcome::AlreadyAnswered);
+                    }
                     let (version_moved, transient) = cancellation(reasons);
                     // An event that already exists means another writer got there first.
-                    let event_taken = reasons.iter().skip(1).any(is_condition_failure);
+                    let event_taken = reasons.iter().skip(1).take(events.len()).any(is_condition_failure);
                     if version_moved || event_taken {
-                        let current = self.ticket_with_history(&ticket.reference).await?.map(|(t, _)| Box::new(t));
+                        let current = self.ticket_with_history(&after.reference).await?.map(|(t, _)| Box::new(t));
                         return Ok(SaveOutcome::Conflict { current });
                     }
                     if transient {
-                        return Err(StoreError::Transient("save change: transaction cancelled by contention".into()));
+                        return Err(StoreError::Transient("record change: transaction cancelled by contention".into()));
                     }
                 }
-                Err(store_error("save change", err))
+                Err(store_error("record change", err))
             }
         }
     }
@@ -674,5 +698,11 @@ impl TeamQueue for DynamoStore {
                 }
             }
         }
+    }
+}
+
+impl redress_domain::ports::SurveyLookup for DynamoStore {
+    async fn survey_answered(&self, reference: &str) -> Result<bool, StoreError> {
+        Ok(self.get(keys::ticket_pk(reference), keys::SURVEY_SK).await?.is_some())
     }
 }

@@ -1,5 +1,5 @@
-//! What the deadline sweeper reads and sends: the tickets due on the `DueIndex`, and the
-//! notifications queue.
+//! What the deadline sweeper reads: the tickets due on the `DueIndex`. (It sends with
+//! [`crate::queue::SqsQueue`].)
 //!
 //! The index is sparse (a ticket carries `due_pk`/`due_sk` only while a warning or a
 //! breach is still to be recorded) and sorted by when each ticket next falls due, so a
@@ -115,7 +115,9 @@ impl DynamoStore {
                     list.reads.index_items += 1;
                     taken += 1;
                     // KEYS_ONLY: the base table's pk is `TICKET#<reference>`.
-                    if let Some(reference) = get_s(item, PK).and_then(|pk| pk.strip_prefix("TICKET#")) {
+                    if let Some(reference) =
+                        get_s(item, PK).and_then(|pk| pk.strip_prefix("TICKET#"))
+                    {
                         list.references.push(reference.to_string());
                     }
                 }
@@ -137,7 +139,10 @@ impl DynamoStore {
 
     /// The ticket as it is now (strongly consistent read of the ticket item only, not its
     /// history), and what reading it cost.
-    pub async fn current_ticket(&self, reference: &str) -> Result<(Option<Ticket>, Reads), StoreError> {
+    pub async fn current_ticket(
+        &self,
+        reference: &str,
+    ) -> Result<(Option<Ticket>, Reads), StoreError> {
         let out = self
             .client()
             .get_item()
@@ -164,39 +169,6 @@ impl DynamoStore {
     }
 }
 
-/// Sends the sweeper's notifications (JSON bodies) to one SQS queue.
-#[derive(Debug, Clone)]
-pub struct SqsNotificationQueue {
-    client: aws_sdk_sqs::Client,
-    url: String,
-}
-
-impl SqsNotificationQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-        }
-    }
-
-    /// The queue's URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// Sends one message.
-    pub async fn send(&self, body: &str) -> Result<(), StoreError> {
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| store_error("send notification", e))?;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,8 +178,14 @@ mod tests {
         let now: DateTime<Utc> = "2026-11-23T09:00:00Z".parse().unwrap();
         let bound = due_sk_bound(now);
         let at_now = keys::due_sk(now, "RD-261123-ZZZZZZZZ");
-        let before = keys::due_sk(now - chrono::Duration::milliseconds(1), "RD-261123-7KQ2M9XA");
-        let after = keys::due_sk(now + chrono::Duration::milliseconds(1), "RD-261123-0000000A");
+        let before = keys::due_sk(
+            now - chrono::Duration::milliseconds(1),
+            "RD-261123-7KQ2M9XA",
+        );
+        let after = keys::due_sk(
+            now + chrono::Duration::milliseconds(1),
+            "RD-261123-0000000A",
+        );
         assert!(before < bound);
         assert!(at_now < bound);
         assert!(after > bound);

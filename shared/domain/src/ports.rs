@@ -118,9 +118,36 @@ pub enum SaveOutcome {
     /// Someone else changed the ticket first (its version moved on); nothing was written.
     /// Holds the ticket as it now is, if it still exists.
     Conflict { current: Option<Box<Ticket>> },
+    /// The ticket already has a survey answer; nothing was written.
+    AlreadyAnswered,
 }
 
-/// Reads and changes tickets (api team actions, sweeper).
+/// A borrower's survey answer, as stored (one per ticket: the storage refuses a second).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SurveyRecord {
+    pub reference: String,
+    pub answer: crate::survey::SurveyAnswer,
+    pub answered_at: DateTime<Utc>,
+    /// The nonce of the invitation token that was used.
+    pub nonce: String,
+}
+
+/// One change to a ticket, with everything that must be written with it.
+#[derive(Debug, Clone, Copy)]
+pub struct TicketChange<'a> {
+    /// The ticket as it was read; its version must still be the stored one.
+    pub before: &'a Ticket,
+    /// The ticket after the change (version + number of events).
+    pub after: &'a Ticket,
+    /// The audit events recording the change.
+    pub events: &'a [AuditEvent],
+    /// A survey answer that caused the change, stored once per ticket.
+    pub survey: Option<&'a SurveyRecord>,
+    /// When the change happened (the day metric counters are filed under).
+    pub now: DateTime<Utc>,
+}
+
+/// Reads and changes tickets (api team actions, surveys, sweeper).
 pub trait TicketStore {
     /// A ticket with its whole history, oldest event first.
     fn ticket(
@@ -128,14 +155,14 @@ pub trait TicketStore {
         reference: &str,
     ) -> impl Future<Output = Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError>> + Send;
 
-    /// Writes a changed ticket and its new events in one transaction, only if the stored
-    /// ticket still has `expected_version` (optimistic concurrency). Events are never
-    /// overwritten.
-    fn save_change(
+    /// Writes a change in one transaction: the ticket (only if the stored ticket still
+    /// has `before.version` — optimistic concurrency), its new events (never
+    /// overwritten), the survey answer if any (only if none is stored yet), and the
+    /// metric counters the change moves. Because the counters are in the same
+    /// transaction, a change is counted exactly when it is written: once.
+    fn record_change(
         &self,
-        expected_version: u32,
-        ticket: &Ticket,
-        events: &[AuditEvent],
+        change: &TicketChange<'_>,
     ) -> impl Future<Output = Result<SaveOutcome, StoreError>> + Send;
 }
 
@@ -168,4 +195,66 @@ pub trait TeamQueue {
         cursor: Option<&str>,
         limit: u32,
     ) -> impl Future<Output = Result<QueuePage, StoreError>> + Send;
+}
+
+/// A survey answer on its way from the api to the surveys function.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyMessage {
+    /// The submission as the borrower sent it (`SurveySubmission::to_form`); the surveys
+    /// function parses and verifies it again.
+    pub submission: serde_json::Value,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Puts survey answers on the surveys queue (api).
+pub trait SurveyQueue {
+    fn enqueue_survey(&self, message: &SurveyMessage) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Something to tell a person outside the system (SMS, e-mail, a team lead's inbox):
+/// ids and facts only, never personal data — the delivery service looks the contact up.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Notification {
+    /// `survey_invitation`, `deadline_warning`, `deadline_breached` …
+    pub kind: String,
+    pub reference: String,
+    /// The rest, by kind.
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Sends notifications (api, sweeper).
+pub trait Notifier {
+    fn notify(&self, notification: &Notification) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Reads whether a ticket's survey was answered (api, to refuse a second answer at once).
+pub trait SurveyLookup {
+    fn survey_answered(&self, reference: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// What a read cost, for reports that show it and benchmarks that measure it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReadCost {
+    pub queries: u32,
+    pub items: u64,
+}
+
+/// Reads the metric counters and the live overdue figures (api reports, CLI).
+pub trait MetricsReader {
+    /// Every counter row for the days of `period`.
+    fn metric_rows(
+        &self,
+        period: &crate::report::Period,
+    ) -> impl Future<Output = Result<(Vec<crate::report::MetricRow>, ReadCost), StoreError>> + Send;
+
+    /// Open tickets past their next deadline at `now`, counted under "all" and by the
+    /// values of `by` (team, category, channel or priority).
+    fn overdue_now(
+        &self,
+        teams: &[String],
+        by: crate::metrics::Dimension,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(std::collections::BTreeMap<String, i64>, ReadCost), StoreError>> + Send;
 }

@@ -384,7 +384,24 @@ pub struct SlaPolicies {
     policies: Vec<SlaPolicy>,
     default: usize,
     warning_hours: u32,
+    surveys: SurveySettings,
+    reporting_time_zone: Tz,
 }
+
+/// Longest survey answer window or token validity, in days.
+pub const MAX_SURVEY_DAYS: u32 = 366;
+
+/// The `[surveys]` settings: how long after resolution a survey is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SurveySettings {
+    answer_window_days: u32,
+    token_valid_days: u32,
+}
+
+/// Defaults when `sla.toml` has no `[surveys]` table (the bundled file states them).
+const DEFAULT_SURVEY_DAYS: u32 = 30;
+/// Default reporting time zone when `sla.toml` has no `[reporting]` table.
+const DEFAULT_REPORTING_TIME_ZONE: &str = "Asia/Shanghai";
 
 impl SlaPolicies {
     /// Parses and validates the policies file.
@@ -422,10 +439,14 @@ impl SlaPolicies {
                     known.join(", ")
                 ))
             })?;
+        let surveys = parse_surveys(raw.surveys)?;
+        let reporting_time_zone = parse_reporting(raw.reporting)?;
         Ok(Self {
             policies,
             default,
             warning_hours: raw.warning_hours,
+            surveys,
+            reporting_time_zone,
         })
     }
 
@@ -453,6 +474,55 @@ impl SlaPolicies {
     pub fn warning(&self) -> Duration {
         Duration::hours(i64::from(self.warning_hours))
     }
+
+    /// How long after resolution a survey answer is accepted, and a "not solved" answer
+    /// reopens the ticket (`[surveys] answer_window_days`).
+    pub fn survey_window(&self) -> Duration {
+        Duration::days(i64::from(self.surveys.answer_window_days))
+    }
+
+    /// How long a survey invitation's token stays valid (`[surveys] token_valid_days`).
+    pub fn survey_token_validity(&self) -> Duration {
+        Duration::days(i64::from(self.surveys.token_valid_days))
+    }
+
+    /// The time zone whose calendar days the metrics and reports count in
+    /// (`[reporting] time_zone`).
+    pub fn reporting_time_zone(&self) -> Tz {
+        self.reporting_time_zone
+    }
+}
+
+fn parse_surveys(raw: Option<RawSurveys>) -> Result<SurveySettings, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(SurveySettings {
+            answer_window_days: DEFAULT_SURVEY_DAYS,
+            token_valid_days: DEFAULT_SURVEY_DAYS,
+        });
+    };
+    for (what, days) in [
+        ("surveys.answer_window_days", raw.answer_window_days),
+        ("surveys.token_valid_days", raw.token_valid_days),
+    ] {
+        if days == 0 || days > MAX_SURVEY_DAYS {
+            return Err(err(format!(
+                "{what}: {days} is outside 1..={MAX_SURVEY_DAYS}"
+            )));
+        }
+    }
+    Ok(SurveySettings {
+        answer_window_days: raw.answer_window_days,
+        token_valid_days: raw.token_valid_days,
+    })
+}
+
+fn parse_reporting(raw: Option<RawReporting>) -> Result<Tz, ConfigError> {
+    let name = raw.map_or_else(|| DEFAULT_REPORTING_TIME_ZONE.to_string(), |r| r.time_zone);
+    name.parse().map_err(|_| {
+        err(format!(
+            "reporting.time_zone: unknown time zone \"{name}\" (expected an IANA name such as Asia/Shanghai)"
+        ))
+    })
 }
 
 fn err(message: impl Into<String>) -> ConfigError {
@@ -654,6 +724,21 @@ struct RawFile {
     minimum: RawMinimum,
     priority: BTreeMap<String, RawPriority>,
     policies: BTreeMap<String, RawPolicy>,
+    surveys: Option<RawSurveys>,
+    reporting: Option<RawReporting>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSurveys {
+    answer_window_days: u32,
+    token_valid_days: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReporting {
+    time_zone: String,
 }
 
 #[derive(Deserialize)]
