@@ -5,3 +5,4 @@
 pub mod classify;
 pub mod config;
 pub mod dlq;
+pub mod report;

@@ -45,6 +45,33 @@ enum Command {
     ///   TOKEN=$(redress token --user alice --team billing)
     ///   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/tickets
     Token(TokenArgs),
+    /// Print a management report (satisfaction, repeat-complaints, deadlines, overview)
+    /// as a table, from the same counters as the api's /reports routes.
+    ///
+    /// Example: redress report --from 2026-11-01 --to 2026-11-30 --by team
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// First day (YYYY-MM-DD, in the reporting time zone).
+    #[arg(long)]
+    from: String,
+    /// Last day, inclusive.
+    #[arg(long)]
+    to: String,
+    /// Group by team, category, channel or priority.
+    #[arg(long, default_value = "team")]
+    by: String,
+    /// satisfaction, repeat-complaints, deadlines or overview; all four when absent.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Print CSV instead of a table.
+    #[arg(long)]
+    csv: bool,
+    /// The tickets table.
+    #[arg(long, env = "TICKETS_TABLE", default_value = "redress-TicketsTable")]
+    table: String,
 }
 
 #[derive(Args)]
@@ -162,6 +189,9 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Classify(args) => run_classify(args),
         Command::Token(args) => run_token(args),
+        Command::Report(args) => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(run_report(args)),
         Command::Config {
             command: ConfigCommand::Check(dir),
         } => {
@@ -249,7 +279,12 @@ fn run_token(args: TokenArgs) -> anyhow::Result<()> {
     let mut groups = Vec::new();
     for team in &args.teams {
         if config.routing.team(team).is_none() {
-            let known: Vec<&str> = config.routing.teams().iter().map(|t| t.id.as_str()).collect();
+            let known: Vec<&str> = config
+                .routing
+                .teams()
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect();
             anyhow::bail!("unknown team '{team}'; teams are: {}", known.join(", "));
         }
         groups.push(redress_local::auth::team_group(team));
@@ -260,6 +295,38 @@ fn run_token(args: TokenArgs) -> anyhow::Result<()> {
     if args.contact_access {
         groups.push("contact-access".to_string());
     }
-    println!("{}", redress_local::auth::mint(&args.user, &groups, args.hours)?);
+    println!(
+        "{}",
+        redress_local::auth::mint(&args.user, &groups, args.hours)?
+    );
+    Ok(())
+}
+
+async fn run_report(args: ReportArgs) -> anyhow::Result<()> {
+    use redress_domain::metrics::Dimension;
+    use redress_domain::report::{Period, ReportKind};
+    let config = redress_domain::config::DomainConfig::from_env()?;
+    let period =
+        Period::parse(Some(&args.from), Some(&args.to)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let by = Dimension::parse(&args.by)
+        .filter(|d| !matches!(d, Dimension::All | Dimension::Signal))
+        .ok_or_else(|| anyhow::anyhow!("--by must be team, category, channel or priority"))?;
+    let kinds: Vec<ReportKind> = match &args.kind {
+        Some(k) => vec![ReportKind::parse(k).ok_or_else(|| {
+            anyhow::anyhow!("--kind must be satisfaction, repeat-complaints, deadlines or overview")
+        })?],
+        None => ReportKind::ALL.to_vec(),
+    };
+    let aws = redress_aws::load_aws_config().await;
+    let store = redress_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &args.table)
+        .with_config(&config);
+    for kind in kinds {
+        let built = redress_cli::report::build(&store, &config, kind, by, &period).await?;
+        if args.csv {
+            print!("{}", redress_domain::report::to_csv(&built));
+        } else {
+            println!("{}", redress_cli::report::table(&built));
+        }
+    }
     Ok(())
 }

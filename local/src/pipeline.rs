@@ -175,7 +175,10 @@ impl LocalPipeline {
             Box::pin(async move { redress_surveys::handle(&deps, event).await })
         });
         // Each queue consumer of the template gets a poller, as an event source mapping.
-        for (function_id, handler) in [(INTAKE_FUNCTION, intake_handler), (SURVEYS_FUNCTION, surveys_handler)] {
+        for (function_id, handler) in [
+            (INTAKE_FUNCTION, intake_handler),
+            (SURVEYS_FUNCTION, surveys_handler),
+        ] {
             for (queue_id, batch_size) in &function(function_id)?.sqs_events {
                 let (url, arn) = resources.queues.get(queue_id).cloned().ok_or_else(|| {
                     anyhow!("{function_id} reads {queue_id}, which is not a queue of the template")

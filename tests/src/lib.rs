@@ -197,7 +197,10 @@ impl TestApp {
 
     /// A development token for a team member (or a manager with `teams` empty).
     pub fn token(&self, user: &str, teams: &[&str], manager: bool) -> String {
-        let mut groups: Vec<String> = teams.iter().map(|t| redress_local::auth::team_group(t)).collect();
+        let mut groups: Vec<String> = teams
+            .iter()
+            .map(|t| redress_local::auth::team_group(t))
+            .collect();
         if manager {
             groups.push("managers".into());
         }
@@ -206,13 +209,25 @@ impl TestApp {
 
     /// GET with a bearer token; returns status and JSON body.
     pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
-        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// POSTs an action on a ticket; `action` holds `action` and its fields.
-    pub async fn act(&self, token: &str, reference: &str, version: u32, mut action: Value) -> (u16, Value) {
+    pub async fn act(
+        &self,
+        token: &str,
+        reference: &str,
+        version: u32,
+        mut action: Value,
+    ) -> (u16, Value) {
         action["expected_version"] = json!(version);
         let response = self
             .http

@@ -12,7 +12,12 @@ async fn billing_ticket(app: &TestApp) -> String {
 }
 
 fn actions(events: &Value) -> Vec<String> {
-    events.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect()
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -21,34 +26,83 @@ async fn a_ticket_goes_through_every_stage_and_its_history_shows_each_event_once
     let reference = billing_ticket(&app).await;
     let alice = app.token("alice", &["billing"], false);
 
-    let v = app.act_ok(&alice, &reference, 1, json!({"action": "acknowledge"})).await;
-    let v = app.act_ok(&alice, &reference, v, json!({"action": "start_analysis"})).await;
-    let v = app.act_ok(&alice, &reference, v, json!({"action": "add_note", "text": "Called the borrower; fee confirmed."})).await;
     let v = app
-        .act_ok(&alice, &reference, v, json!({"action": "resolve", "code": "upheld", "summary": "We refund the fee in full."}))
+        .act_ok(&alice, &reference, 1, json!({"action": "acknowledge"}))
         .await;
-    let v = app.act_ok(&alice, &reference, v, json!({"action": "close", "reason": "borrower confirmed"})).await;
+    let v = app
+        .act_ok(&alice, &reference, v, json!({"action": "start_analysis"}))
+        .await;
+    let v = app
+        .act_ok(
+            &alice,
+            &reference,
+            v,
+            json!({"action": "add_note", "text": "Called the borrower; fee confirmed."}),
+        )
+        .await;
+    let v = app
+        .act_ok(
+            &alice,
+            &reference,
+            v,
+            json!({"action": "resolve", "code": "upheld", "summary": "We refund the fee in full."}),
+        )
+        .await;
+    let v = app
+        .act_ok(
+            &alice,
+            &reference,
+            v,
+            json!({"action": "close", "reason": "borrower confirmed"}),
+        )
+        .await;
     assert_eq!(v, 6);
 
-    let (status, body) = app.get_as(&alice, &format!("/tickets/{reference}/history")).await;
+    let (status, body) = app
+        .get_as(&alice, &format!("/tickets/{reference}/history"))
+        .await;
     assert_eq!(status, 200);
     let events = &body["events"];
     assert_eq!(
         actions(events),
-        ["received", "acknowledged", "analysis_started", "note_added", "resolved", "closed"]
+        [
+            "received",
+            "acknowledged",
+            "analysis_started",
+            "note_added",
+            "resolved",
+            "closed"
+        ]
     );
-    let seqs: Vec<u64> = events.as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
     for e in &events.as_array().unwrap()[1..] {
         assert_eq!(e["actor"]["id"], "alice");
         assert_eq!(e["actor"]["role"], "team_member");
     }
-    let ats: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["at"].as_str().unwrap()).collect();
-    assert!(ats.windows(2).all(|w| w[0] <= w[1]), "events in time order: {ats:?}");
+    let ats: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["at"].as_str().unwrap())
+        .collect();
+    assert!(
+        ats.windows(2).all(|w| w[0] <= w[1]),
+        "events in time order: {ats:?}"
+    );
 
     let (_, ticket) = app.get_as(&alice, &format!("/tickets/{reference}")).await;
     assert_eq!(ticket["status"], "closed");
-    assert!(ticket["acknowledged_at"].is_string() && ticket["resolved_at"].is_string() && ticket["closed_at"].is_string());
+    assert!(
+        ticket["acknowledged_at"].is_string()
+            && ticket["resolved_at"].is_string()
+            && ticket["closed_at"].is_string()
+    );
     assert_eq!(ticket["resolution"]["code"], "upheld");
     app.stop().await;
 }
@@ -60,8 +114,16 @@ async fn another_teams_member_gets_403_everywhere_and_no_token_gets_401() {
     let bob = app.token("bob", &["hardship"], false);
 
     assert_eq!(app.get_as(&bob, "/tickets?team=billing").await.0, 403);
-    assert_eq!(app.get_as(&bob, &format!("/tickets/{reference}")).await.0, 403);
-    assert_eq!(app.get_as(&bob, &format!("/tickets/{reference}/history")).await.0, 403);
+    assert_eq!(
+        app.get_as(&bob, &format!("/tickets/{reference}")).await.0,
+        403
+    );
+    assert_eq!(
+        app.get_as(&bob, &format!("/tickets/{reference}/history"))
+            .await
+            .0,
+        403
+    );
     for action in [
         json!({"action": "acknowledge"}),
         json!({"action": "start_analysis"}),
@@ -78,12 +140,29 @@ async fn another_teams_member_gets_403_everywhere_and_no_token_gets_401() {
         assert_eq!(status, 403, "{action}: {body}");
     }
     // Without a token the gateway refuses every staff route.
-    for path in ["/tickets?team=billing".to_string(), format!("/tickets/{reference}"), format!("/tickets/{reference}/history")] {
-        assert_eq!(app.http.get(app.url(&path)).send().await.unwrap().status(), 401, "{path}");
+    for path in [
+        "/tickets?team=billing".to_string(),
+        format!("/tickets/{reference}"),
+        format!("/tickets/{reference}/history"),
+    ] {
+        assert_eq!(
+            app.http.get(app.url(&path)).send().await.unwrap().status(),
+            401,
+            "{path}"
+        );
     }
-    let post = app.http.post(app.url(&format!("/tickets/{reference}/actions"))).json(&json!({"action": "acknowledge", "expected_version": 1}));
+    let post = app
+        .http
+        .post(app.url(&format!("/tickets/{reference}/actions")))
+        .json(&json!({"action": "acknowledge", "expected_version": 1}));
     assert_eq!(post.send().await.unwrap().status(), 401);
-    let forged = app.http.get(app.url("/tickets?team=billing")).bearer_auth("eyJhbGciOiJub25lIn0.e30.").send().await.unwrap();
+    let forged = app
+        .http
+        .get(app.url("/tickets?team=billing"))
+        .bearer_auth("eyJhbGciOiJub25lIn0.e30.")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 401);
 
     // Nothing changed, and the owning team and a manager still see it untouched.
@@ -102,16 +181,33 @@ async fn an_invalid_transition_gets_409_with_the_reason_and_changes_nothing() {
     let reference = billing_ticket(&app).await;
     let alice = app.token("alice", &["billing"], false);
     let (status, body) = app
-        .act(&alice, &reference, 1, json!({"action": "resolve", "code": "upheld", "summary": "done"}))
+        .act(
+            &alice,
+            &reference,
+            1,
+            json!({"action": "resolve", "code": "upheld", "summary": "done"}),
+        )
         .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "invalid_transition");
-    assert!(body["message"]["en"].as_str().unwrap().contains("received"), "{body}");
+    assert!(
+        body["message"]["en"].as_str().unwrap().contains("received"),
+        "{body}"
+    );
     assert_eq!(body["current"]["version"], 1);
     // Bad input is a 422 naming the field.
-    let (status, body) = app.act(&alice, &reference, 1, json!({"action": "add_note", "text": "  "})).await;
+    let (status, body) = app
+        .act(
+            &alice,
+            &reference,
+            1,
+            json!({"action": "add_note", "text": "  "}),
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
-    let (status, _) = app.act(&alice, &reference, 1, json!({"action": "fly"})).await;
+    let (status, _) = app
+        .act(&alice, &reference, 1, json!({"action": "fly"}))
+        .await;
     assert_eq!(status, 422);
     let (_, events) = app.wait_for_ticket(&reference).await;
     assert_eq!(events.len(), 1, "nothing was recorded");
@@ -124,10 +220,15 @@ async fn of_two_concurrent_resolves_one_wins_and_the_other_gets_409() {
     let reference = billing_ticket(&app).await;
     let alice = app.token("alice", &["billing"], false);
     let carol = app.token("carol", &["billing"], false);
-    let v = app.act_ok(&alice, &reference, 1, json!({"action": "acknowledge"})).await;
-    let v = app.act_ok(&alice, &reference, v, json!({"action": "start_analysis"})).await;
+    let v = app
+        .act_ok(&alice, &reference, 1, json!({"action": "acknowledge"}))
+        .await;
+    let v = app
+        .act_ok(&alice, &reference, v, json!({"action": "start_analysis"}))
+        .await;
 
-    let resolve = |summary: &str| json!({"action": "resolve", "code": "partly_upheld", "summary": summary});
+    let resolve =
+        |summary: &str| json!({"action": "resolve", "code": "partly_upheld", "summary": summary});
     let (a, b) = tokio::join!(
         app.act(&alice, &reference, v, resolve("Alice's answer")),
         app.act(&carol, &reference, v, resolve("Carol's answer")),
@@ -137,7 +238,10 @@ async fn of_two_concurrent_resolves_one_wins_and_the_other_gets_409() {
     assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
     let loser = if a.0 == 409 { &a.1 } else { &b.1 };
     assert_eq!(loser["error"], "version_conflict");
-    assert_eq!(loser["current"]["status"], "resolved", "the loser sees the current state");
+    assert_eq!(
+        loser["current"]["status"], "resolved",
+        "the loser sees the current state"
+    );
 
     let (_, events) = app.wait_for_ticket(&reference).await;
     assert_eq!(events.iter().filter(|e| e.action == "resolved").count(), 1);
@@ -149,12 +253,22 @@ async fn pause_then_resume_moves_the_deadline_by_exactly_the_paused_time() {
     let app = spawn_app().await;
     let reference = billing_ticket(&app).await;
     let alice = app.token("alice", &["billing"], false);
-    let v = app.act_ok(&alice, &reference, 1, json!({"action": "acknowledge"})).await;
+    let v = app
+        .act_ok(&alice, &reference, 1, json!({"action": "acknowledge"}))
+        .await;
     let (before, _) = app.wait_for_ticket(&reference).await;
 
-    let v = app.act_ok(&alice, &reference, v, json!({"action": "pause", "reason": "waiting for bank statement"})).await;
+    let v = app
+        .act_ok(
+            &alice,
+            &reference,
+            v,
+            json!({"action": "pause", "reason": "waiting for bank statement"}),
+        )
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
-    app.act_ok(&alice, &reference, v, json!({"action": "resume"})).await;
+    app.act_ok(&alice, &reference, v, json!({"action": "resume"}))
+        .await;
 
     let (after, events) = app.wait_for_ticket(&reference).await;
     let paused_at = events.iter().find(|e| e.action == "paused").unwrap().at;
@@ -163,7 +277,10 @@ async fn pause_then_resume_moves_the_deadline_by_exactly_the_paused_time() {
     assert!(paused >= chrono::Duration::milliseconds(2300));
     // Deadlines are kept to the second, so the paused time counts in whole seconds.
     let paused_whole = chrono::Duration::seconds(paused.num_seconds());
-    assert_eq!(after.deadlines.resolve_by - before.deadlines.resolve_by, paused_whole);
+    assert_eq!(
+        after.deadlines.resolve_by - before.deadlines.resolve_by,
+        paused_whole
+    );
     assert_eq!(after.paused_seconds, paused.num_seconds());
     assert!(after.paused_since.is_none());
     app.stop().await;
@@ -174,17 +291,36 @@ async fn one_extension_is_granted_within_the_policy_and_a_second_is_refused() {
     let app = spawn_app().await;
     let reference = billing_ticket(&app).await;
     let alice = app.token("alice", &["billing"], false);
-    let v = app.act_ok(&alice, &reference, 1, json!({"action": "acknowledge"})).await;
+    let v = app
+        .act_ok(&alice, &reference, 1, json!({"action": "acknowledge"}))
+        .await;
     let (before, _) = app.wait_for_ticket(&reference).await;
-    let v = app.act_ok(&alice, &reference, v, json!({"action": "extend", "reason": "complex case: needs the bank's records"})).await;
+    let v = app
+        .act_ok(
+            &alice,
+            &reference,
+            v,
+            json!({"action": "extend", "reason": "complex case: needs the bank's records"}),
+        )
+        .await;
     let (after, _) = app.wait_for_ticket(&reference).await;
     // cn-2020: 15 days from receipt, extendable to 30.
     assert_eq!(
         after.deadlines.regulatory_resolve_by - before.deadlines.regulatory_resolve_by,
         chrono::Duration::days(15)
     );
-    assert_eq!(after.extension.as_ref().unwrap().reason, "complex case: needs the bank's records");
-    let (status, body) = app.act(&alice, &reference, v, json!({"action": "extend", "reason": "again"})).await;
+    assert_eq!(
+        after.extension.as_ref().unwrap().reason,
+        "complex case: needs the bank's records"
+    );
+    let (status, body) = app
+        .act(
+            &alice,
+            &reference,
+            v,
+            json!({"action": "extend", "reason": "again"}),
+        )
+        .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "extension_used");
     app.stop().await;
@@ -197,13 +333,24 @@ async fn a_transfer_keeps_the_deadlines_and_hands_the_ticket_to_the_other_team()
     let alice = app.token("alice", &["billing"], false);
     let bob = app.token("bob", &["hardship"], false);
     let (before, _) = app.wait_for_ticket(&reference).await;
-    app.act_ok(&alice, &reference, 1, json!({"action": "transfer", "to_team": "hardship", "reason": "borrower lost their job"}))
-        .await;
+    app.act_ok(
+        &alice,
+        &reference,
+        1,
+        json!({"action": "transfer", "to_team": "hardship", "reason": "borrower lost their job"}),
+    )
+    .await;
     let (after, _) = app.wait_for_ticket(&reference).await;
     assert_eq!(after.team, "hardship");
     assert_eq!(after.deadlines, before.deadlines);
-    assert_eq!(app.get_as(&alice, &format!("/tickets/{reference}")).await.0, 403);
-    assert_eq!(app.get_as(&bob, &format!("/tickets/{reference}")).await.0, 200);
+    assert_eq!(
+        app.get_as(&alice, &format!("/tickets/{reference}")).await.0,
+        403
+    );
+    assert_eq!(
+        app.get_as(&bob, &format!("/tickets/{reference}")).await.0,
+        200
+    );
     let (_, queue) = app.get_as(&bob, "/tickets").await;
     assert_eq!(queue["tickets"][0]["reference"], reference.as_str());
     app.stop().await;
@@ -216,7 +363,8 @@ async fn the_queue_lists_a_teams_open_tickets_by_nearest_deadline_with_filters_a
     let mut refs = Vec::new();
     for days_ago in [1, 5, 3] {
         let mut form = complaint_form();
-        form["submitted_at"] = json!((chrono::Utc::now() - chrono::Duration::days(days_ago)).to_rfc3339());
+        form["submitted_at"] =
+            json!((chrono::Utc::now() - chrono::Duration::days(days_ago)).to_rfc3339());
         let (reference, _) = app.submit_ok(&form).await;
         app.wait_for_ticket(&reference).await;
         refs.push(reference);
@@ -225,8 +373,13 @@ async fn the_queue_lists_a_teams_open_tickets_by_nearest_deadline_with_filters_a
     let expected = [refs[1].clone(), refs[2].clone(), refs[0].clone()];
     let (status, page1) = app.get_as(&alice, "/tickets?limit=2").await;
     assert_eq!(status, 200, "{page1}");
-    let cursor = page1["next_cursor"].as_str().expect("a second page").to_string();
-    let (_, page2) = app.get_as(&alice, &format!("/tickets?limit=2&cursor={cursor}")).await;
+    let cursor = page1["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    let (_, page2) = app
+        .get_as(&alice, &format!("/tickets?limit=2&cursor={cursor}"))
+        .await;
     let listed: Vec<&str> = page1["tickets"]
         .as_array()
         .unwrap()
@@ -234,18 +387,30 @@ async fn the_queue_lists_a_teams_open_tickets_by_nearest_deadline_with_filters_a
         .chain(page2["tickets"].as_array().unwrap())
         .map(|t| t["reference"].as_str().unwrap())
         .collect();
-    assert_eq!(listed, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        listed,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
     assert!(page2["next_cursor"].is_null());
     // No contact details or complaint text in the queue.
-    assert!(!page1.to_string().contains("Li Na") && !page1.to_string().contains("hidden service fee"));
+    assert!(
+        !page1.to_string().contains("Li Na") && !page1.to_string().contains("hidden service fee")
+    );
 
     // The 5-day-old one is past its acknowledgement deadline: overdue.
     let (_, overdue) = app.get_as(&alice, "/tickets?overdue=true").await;
-    let overdue: Vec<&str> = overdue["tickets"].as_array().unwrap().iter().map(|t| t["reference"].as_str().unwrap()).collect();
+    let overdue: Vec<&str> = overdue["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["reference"].as_str().unwrap())
+        .collect();
     assert!(overdue.contains(&refs[1].as_str()), "{overdue:?}");
     assert!(!overdue.contains(&refs[0].as_str()));
 
-    let v = app.act_ok(&alice, &refs[0], 1, json!({"action": "acknowledge"})).await;
+    let v = app
+        .act_ok(&alice, &refs[0], 1, json!({"action": "acknowledge"}))
+        .await;
     assert_eq!(v, 2);
     let (_, acked) = app.get_as(&alice, "/tickets?status=acknowledged").await;
     assert_eq!(acked["tickets"].as_array().unwrap().len(), 1);

@@ -43,7 +43,10 @@ impl Principal {
             .or_else(|| claims.get("sub"))
             .filter(|u| !u.is_empty())?
             .clone();
-        let groups = claims.get("cognito:groups").map(|g| parse_groups(g)).unwrap_or_default();
+        let groups = claims
+            .get("cognito:groups")
+            .map(|g| parse_groups(g))
+            .unwrap_or_default();
         Some(Principal {
             user,
             teams: groups
@@ -89,8 +92,14 @@ mod tests {
 
     #[test]
     fn group_claims_are_read_in_both_gateway_shapes() {
-        assert_eq!(parse_groups("[team-billing managers]"), ["team-billing", "managers"]);
-        assert_eq!(parse_groups(r#"["team-billing","contact-access"]"#), ["team-billing", "contact-access"]);
+        assert_eq!(
+            parse_groups("[team-billing managers]"),
+            ["team-billing", "managers"]
+        );
+        assert_eq!(
+            parse_groups(r#"["team-billing","contact-access"]"#),
+            ["team-billing", "contact-access"]
+        );
         assert!(parse_groups("[]").is_empty());
     }
 
@@ -104,7 +113,11 @@ mod tests {
         };
         assert!(member.can_access("billing"));
         assert!(!member.can_access("hardship"));
-        let manager = Principal { manager: true, teams: vec![], ..member };
+        let manager = Principal {
+            manager: true,
+            teams: vec![],
+            ..member
+        };
         assert!(manager.can_access("hardship"));
     }
 }

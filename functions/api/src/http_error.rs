@@ -173,7 +173,11 @@ impl ApiError {
                 "工单在您加载后已被修改，以下是当前状态".into(),
                 Some(("current", (**current).clone())),
             ),
-            ApiError::Refused { code, message, current } => (
+            ApiError::Refused {
+                code,
+                message,
+                current,
+            } => (
                 StatusCode::CONFLICT,
                 code,
                 message.en.clone(),

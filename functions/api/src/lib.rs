@@ -30,11 +30,11 @@ use redress_aws::env::{self, EnvError, VarSource};
 use redress_aws::{DynamoStore, SdkConfig, SqsQueue, SqsQueues};
 use redress_domain::config::DomainConfig;
 use redress_domain::ports::{
-    ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, SubmissionLog, SurveyLookup, SurveyQueue, TeamQueue,
-    TicketStore,
+    ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, SubmissionLog, SurveyLookup,
+    SurveyQueue, TeamQueue, TicketStore,
 };
-use redress_domain::survey::SurveyTokens;
 use redress_domain::reference::StatusSecrets;
+use redress_domain::survey::SurveyTokens;
 use std::sync::Arc;
 
 /// Largest request body accepted, in bytes. A complaint is at most 5,000 characters
@@ -57,14 +57,24 @@ impl ApiDeps<DynamoStore, SqsQueues> {
     /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
     /// `COMPLAINTS_QUEUE_URL`, `SURVEYS_QUEUE_URL`, `NOTIFICATIONS_QUEUE_URL`,
     /// `STATUS_HMAC_KEY`, `SURVEY_TOKEN_KEY`).
-    pub fn from_env(vars: &dyn VarSource, aws: &SdkConfig, config: Arc<DomainConfig>) -> Result<Self, EnvError> {
+    pub fn from_env(
+        vars: &dyn VarSource,
+        aws: &SdkConfig,
+        config: Arc<DomainConfig>,
+    ) -> Result<Self, EnvError> {
         let sqs = aws_sdk_sqs::Client::new(aws);
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), env::required(vars, "TICKETS_TABLE")?)
-            .with_config(&config);
+        let store = DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(aws),
+            env::required(vars, "TICKETS_TABLE")?,
+        )
+        .with_config(&config);
         Ok(ApiDeps {
             store,
             queue: SqsQueues {
-                complaints: SqsQueue::new(sqs.clone(), env::required(vars, "COMPLAINTS_QUEUE_URL")?),
+                complaints: SqsQueue::new(
+                    sqs.clone(),
+                    env::required(vars, "COMPLAINTS_QUEUE_URL")?,
+                ),
                 surveys: SqsQueue::new(sqs.clone(), env::required(vars, "SURVEYS_QUEUE_URL")?),
                 notifications: SqsQueue::new(sqs, env::required(vars, "NOTIFICATIONS_QUEUE_URL")?),
             },
@@ -79,7 +89,13 @@ impl ApiDeps<DynamoStore, SqsQueues> {
 /// Handles one request. Never fails: every error becomes an HTTP answer.
 pub async fn handle<S, Q>(deps: &ApiDeps<S, Q>, request: Request) -> Response<Body>
 where
-    S: SubmissionLog + ComplaintLookup + TicketStore + TeamQueue + SurveyLookup + MetricsReader + Sync,
+    S: SubmissionLog
+        + ComplaintLookup
+        + TicketStore
+        + TeamQueue
+        + SurveyLookup
+        + MetricsReader
+        + Sync,
     Q: ComplaintQueue + SurveyQueue + Notifier + Sync,
 {
     // The web pages (borrower form, console, dashboard) are served by this function too.
@@ -94,8 +110,12 @@ where
         ("GET", ["complaints", reference]) => complaints::status(deps, &request, reference).await,
         ("GET", ["tickets"]) => tickets::list(deps, &request).await,
         ("GET", ["tickets", reference]) => tickets::show(deps, &request, reference).await,
-        ("GET", ["tickets", reference, "history"]) => tickets::history(deps, &request, reference).await,
-        ("POST", ["tickets", reference, "actions"]) => tickets::act(deps, &request, reference).await,
+        ("GET", ["tickets", reference, "history"]) => {
+            tickets::history(deps, &request, reference).await
+        }
+        ("POST", ["tickets", reference, "actions"]) => {
+            tickets::act(deps, &request, reference).await
+        }
         ("POST", ["surveys"]) => surveys::submit(deps, &request).await,
         ("GET", ["reports", kind]) => reports::get(deps, &request, kind).await,
         (_, ["complaints"]) => Err(ApiError::method_not_allowed("POST")),

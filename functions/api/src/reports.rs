@@ -25,7 +25,11 @@ fn query<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-pub(crate) async fn get<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, kind: &str) -> Result<Response<Body>, ApiError>
+pub(crate) async fn get<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+    kind: &str,
+) -> Result<Response<Body>, ApiError>
 where
     S: MetricsReader + Sync,
 {
@@ -34,7 +38,8 @@ where
         return Err(ApiError::Forbidden);
     }
     let kind = ReportKind::parse(kind).ok_or(ApiError::NotFound)?;
-    let period = Period::parse(query(request, "from"), query(request, "to")).map_err(|e| ApiError::Validation(e.0))?;
+    let period = Period::parse(query(request, "from"), query(request, "to"))
+        .map_err(|e| ApiError::Validation(e.0))?;
     let by = match query(request, "by") {
         None => Dimension::Team,
         Some(b) => Dimension::parse(b)
@@ -52,15 +57,29 @@ where
         if asked != tz.name() {
             return Err(ApiError::bad_request(
                 "unsupported_time_zone",
-                format!("reports are kept by day in {}; ask with tz={} or leave tz out", tz.name(), tz.name()),
-                format!("报表按 {} 的自然日统计；请使用 tz={} 或不传 tz", tz.name(), tz.name()),
+                format!(
+                    "reports are kept by day in {}; ask with tz={} or leave tz out",
+                    tz.name(),
+                    tz.name()
+                ),
+                format!(
+                    "报表按 {} 的自然日统计；请使用 tz={} 或不传 tz",
+                    tz.name(),
+                    tz.name()
+                ),
             ));
         }
     }
     let (current, cost_now) = deps.store.metric_rows(&period).await?;
     let (previous, cost_before) = deps.store.metric_rows(&period.previous()).await?;
     let overdue = if matches!(kind, ReportKind::Deadlines | ReportKind::Overview) {
-        let teams: Vec<String> = deps.config.routing.teams().iter().map(|t| t.id.clone()).collect();
+        let teams: Vec<String> = deps
+            .config
+            .routing
+            .teams()
+            .iter()
+            .map(|t| t.id.clone())
+            .collect();
         Some(deps.store.overdue_now(&teams, by, (deps.now)()).await?.0)
     } else {
         None
@@ -73,7 +92,15 @@ where
             _ => None,
         }
     };
-    let built = report::build(kind, by, &period, &current, &previous, &labels, overdue.as_ref());
+    let built = report::build(
+        kind,
+        by,
+        &period,
+        &current,
+        &previous,
+        &labels,
+        overdue.as_ref(),
+    );
     let wants_csv = query(request, "format") == Some("csv")
         || request
             .headers()
@@ -86,7 +113,12 @@ where
             .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
             .header(
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"redress-{}-{}-{}.csv\"", kind.as_str(), period.from, period.to),
+                format!(
+                    "attachment; filename=\"redress-{}-{}-{}.csv\"",
+                    kind.as_str(),
+                    period.from,
+                    period.to
+                ),
             )
             .header(header::CACHE_CONTROL, "no-store")
             .body(Body::from(report::to_csv(&built)))

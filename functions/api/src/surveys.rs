@@ -15,7 +15,10 @@ use redress_domain::ticket::TicketStatus;
 use serde_json::json;
 use tracing::info;
 
-pub(crate) async fn submit<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Result<Response<Body>, ApiError>
+pub(crate) async fn submit<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError>
 where
     S: TicketStore + SurveyLookup + Sync,
     Q: SurveyQueue + Sync,

@@ -19,7 +19,9 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use redress_domain::borrower::mask;
 use redress_domain::config::DomainConfig;
 use redress_domain::lifecycle::{apply, Action, ActionContext, LifecycleError};
-use redress_domain::ports::{Notification, Notifier, QueueFilter, SaveOutcome, TeamQueue, TicketChange, TicketStore};
+use redress_domain::ports::{
+    Notification, Notifier, QueueFilter, SaveOutcome, TeamQueue, TicketChange, TicketStore,
+};
 use redress_domain::taxonomy::Priority;
 use redress_domain::ticket::{Actor, AuditEvent, Contact, Ticket, TicketStatus};
 use serde_json::{json, Value};
@@ -44,7 +46,10 @@ fn bad_query(field: &'static str, en: String, zh: String) -> ApiError {
     ApiError::bad_request(field, en, zh)
 }
 
-pub(crate) async fn list<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Result<Response<Body>, ApiError>
+pub(crate) async fn list<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError>
 where
     S: TeamQueue + Sync,
 {
@@ -53,7 +58,11 @@ where
     let team = match query(request, "team") {
         Some(team) => {
             if deps.config.routing.team(team).is_none() {
-                return Err(bad_query("invalid_team", format!("unknown team '{team}'"), format!("未知的团队“{team}”")));
+                return Err(bad_query(
+                    "invalid_team",
+                    format!("unknown team '{team}'"),
+                    format!("未知的团队“{team}”"),
+                ));
             }
             if !who.can_access(team) {
                 return Err(ApiError::Forbidden);
@@ -73,13 +82,18 @@ where
     };
     let mut filter = QueueFilter::default();
     if let Some(s) = query(request, "status") {
-        filter.status = Some(TicketStatus::parse(s).filter(|s| s.is_open()).ok_or_else(|| {
-            bad_query(
-                "invalid_status",
-                "status must be one of received, acknowledged, under_analysis, reopened".into(),
-                "状态必须是 received、acknowledged、under_analysis、reopened 之一".into(),
-            )
-        })?);
+        filter.status = Some(
+            TicketStatus::parse(s)
+                .filter(|s| s.is_open())
+                .ok_or_else(|| {
+                    bad_query(
+                        "invalid_status",
+                        "status must be one of received, acknowledged, under_analysis, reopened"
+                            .into(),
+                        "状态必须是 received、acknowledged、under_analysis、reopened 之一".into(),
+                    )
+                })?,
+        );
     }
     if let Some(p) = query(request, "priority") {
         filter.priority = Some(Priority::parse(p).ok_or_else(|| {
@@ -92,7 +106,11 @@ where
     }
     if let Some(c) = query(request, "category") {
         if deps.config.classifier.category(c).is_none() {
-            return Err(bad_query("invalid_category", format!("unknown category '{c}'"), format!("未知的类别“{c}”")));
+            return Err(bad_query(
+                "invalid_category",
+                format!("unknown category '{c}'"),
+                format!("未知的类别“{c}”"),
+            ));
         }
         filter.category = Some(c.to_string());
     }
@@ -109,17 +127,25 @@ where
     }
     let limit = match query(request, "limit") {
         None => DEFAULT_PAGE,
-        Some(l) => l.parse().ok().filter(|l| (1..=MAX_PAGE).contains(l)).ok_or_else(|| {
-            bad_query(
-                "invalid_limit",
-                format!("limit must be a whole number from 1 to {MAX_PAGE}"),
-                format!("limit 必须是 1 到 {MAX_PAGE} 的整数"),
-            )
-        })?,
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|l| (1..=MAX_PAGE).contains(l))
+            .ok_or_else(|| {
+                bad_query(
+                    "invalid_limit",
+                    format!("limit must be a whole number from 1 to {MAX_PAGE}"),
+                    format!("limit 必须是 1 到 {MAX_PAGE} 的整数"),
+                )
+            })?,
     };
     let cursor = query(request, "cursor");
     if cursor.is_some_and(|c| !redress_aws::store::is_valid_cursor(c)) {
-        return Err(bad_query("invalid_cursor", "the cursor is not valid".into(), "分页游标无效".into()));
+        return Err(bad_query(
+            "invalid_cursor",
+            "the cursor is not valid".into(),
+            "分页游标无效".into(),
+        ));
     }
     let page = deps.store.team_queue(&team, &filter, cursor, limit).await?;
     let tickets: Vec<Value> = page
@@ -138,10 +164,19 @@ where
 
 /// Adds what a person reading the queue needs: names, the next deadline, overdue.
 fn decorate(view: &mut Value, config: &DomainConfig, now: DateTime<Utc>) {
-    let Some(obj) = view.as_object_mut() else { return };
+    let Some(obj) = view.as_object_mut() else {
+        return;
+    };
     let acknowledged = obj.get("acknowledged_at").is_some_and(|v| !v.is_null())
-        || !matches!(obj.get("status").and_then(Value::as_str), Some("received") | Some("reopened"));
-    let deadline_key = if acknowledged { "resolve_by" } else { "acknowledge_by" };
+        || !matches!(
+            obj.get("status").and_then(Value::as_str),
+            Some("received") | Some("reopened")
+        );
+    let deadline_key = if acknowledged {
+        "resolve_by"
+    } else {
+        "acknowledge_by"
+    };
     let next: Option<DateTime<Utc>> = obj
         .get("deadlines")
         .and_then(|d| d.get(deadline_key))
@@ -156,7 +191,11 @@ fn decorate(view: &mut Value, config: &DomainConfig, now: DateTime<Utc>) {
             .is_some_and(TicketStatus::is_open);
         obj.insert("overdue".into(), json!(open && next < now));
     }
-    if let Some(team) = obj.get("team").and_then(Value::as_str).and_then(|t| config.routing.team(t)) {
+    if let Some(team) = obj
+        .get("team")
+        .and_then(Value::as_str)
+        .and_then(|t| config.routing.team(t))
+    {
         obj.insert("team_name".into(), json!(team.name));
     }
     if let Some(cat) = obj
@@ -166,7 +205,10 @@ fn decorate(view: &mut Value, config: &DomainConfig, now: DateTime<Utc>) {
     {
         obj.insert("category_label".into(), json!(cat.label));
     }
-    obj.insert("paused".into(), json!(obj.get("paused_since").is_some_and(|v| !v.is_null())));
+    obj.insert(
+        "paused".into(),
+        json!(obj.get("paused_since").is_some_and(|v| !v.is_null())),
+    );
 }
 
 /// A phone as a team sees it by default: `138****5678`.
@@ -196,7 +238,12 @@ fn masked_contact(contact: &Contact) -> Contact {
 }
 
 /// The ticket as the caller may see it.
-fn ticket_view(ticket: &Ticket, who: &Principal, config: &DomainConfig, now: DateTime<Utc>) -> Value {
+fn ticket_view(
+    ticket: &Ticket,
+    who: &Principal,
+    config: &DomainConfig,
+    now: DateTime<Utc>,
+) -> Value {
     let mut shown = ticket.clone();
     if !who.contact_access {
         shown.contact = masked_contact(&ticket.contact);
@@ -207,7 +254,11 @@ fn ticket_view(ticket: &Ticket, who: &Principal, config: &DomainConfig, now: Dat
     view
 }
 
-async fn load<S, Q>(deps: &ApiDeps<S, Q>, who: &Principal, reference: &str) -> Result<(Ticket, Vec<AuditEvent>), ApiError>
+async fn load<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    who: &Principal,
+    reference: &str,
+) -> Result<(Ticket, Vec<AuditEvent>), ApiError>
 where
     S: TicketStore + Sync,
 {
@@ -229,7 +280,11 @@ where
     Ok((ticket, events))
 }
 
-pub(crate) async fn show<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, reference: &str) -> Result<Response<Body>, ApiError>
+pub(crate) async fn show<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+    reference: &str,
+) -> Result<Response<Body>, ApiError>
 where
     S: TicketStore + Sync,
 {
@@ -243,7 +298,11 @@ where
     Ok(json_response(StatusCode::OK, &view))
 }
 
-pub(crate) async fn history<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, reference: &str) -> Result<Response<Body>, ApiError>
+pub(crate) async fn history<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+    reference: &str,
+) -> Result<Response<Body>, ApiError>
 where
     S: TicketStore + Sync,
 {
@@ -255,7 +314,11 @@ where
     ))
 }
 
-pub(crate) async fn act<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, reference: &str) -> Result<Response<Body>, ApiError>
+pub(crate) async fn act<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+    reference: &str,
+) -> Result<Response<Body>, ApiError>
 where
     S: TicketStore + Sync,
     Q: Notifier + Sync,
@@ -263,10 +326,20 @@ where
     let who = principal(request)?;
     let body = json_body(request)?;
     let Value::Object(mut fields) = body else {
-        return Err(ApiError::Validation(vec![field_error("", "not_an_object", "the body must be a JSON object", "请求内容必须是 JSON 对象")]));
+        return Err(ApiError::Validation(vec![field_error(
+            "",
+            "not_an_object",
+            "the body must be a JSON object",
+            "请求内容必须是 JSON 对象",
+        )]));
     };
     let expected_version = match fields.remove("expected_version") {
-        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v >= 1 && v <= u64::from(u32::MAX)) => n.as_u64().unwrap_or(0) as u32,
+        Some(Value::Number(n))
+            if n.as_u64()
+                .is_some_and(|v| v >= 1 && v <= u64::from(u32::MAX)) =>
+        {
+            n.as_u64().unwrap_or(0) as u32
+        }
         Some(_) => {
             return Err(ApiError::Validation(vec![field_error(
                 "expected_version",
@@ -295,7 +368,12 @@ where
     let (ticket, _) = load(deps, &who, reference).await?;
     let now = (deps.now)();
     if ticket.version != expected_version {
-        return Err(ApiError::VersionConflict(Box::new(ticket_view(&ticket, &who, &deps.config, now))));
+        return Err(ApiError::VersionConflict(Box::new(ticket_view(
+            &ticket,
+            &who,
+            &deps.config,
+            now,
+        ))));
     }
     let actor = Actor {
         id: who.user.clone(),
@@ -306,7 +384,8 @@ where
         now,
         config: &deps.config,
     };
-    let (changed, event) = apply(&ticket, &action, &ctx).map_err(|e| lifecycle_error(e, &ticket, &who, &deps.config, now))?;
+    let (changed, event) = apply(&ticket, &action, &ctx)
+        .map_err(|e| lifecycle_error(e, &ticket, &who, &deps.config, now))?;
     let change = TicketChange {
         before: &ticket,
         after: &changed,
@@ -326,7 +405,12 @@ where
             ))
         }
         // No survey is written here, so AlreadyAnswered cannot happen; read it as a conflict.
-        SaveOutcome::AlreadyAnswered => Err(ApiError::VersionConflict(Box::new(ticket_view(&ticket, &who, &deps.config, now)))),
+        SaveOutcome::AlreadyAnswered => Err(ApiError::VersionConflict(Box::new(ticket_view(
+            &ticket,
+            &who,
+            &deps.config,
+            now,
+        )))),
         SaveOutcome::Conflict { current } => Err(ApiError::VersionConflict(Box::new(
             current
                 .map(|t| ticket_view(&t, &who, &deps.config, now))
@@ -335,7 +419,12 @@ where
     }
 }
 
-fn field_error(field: &str, code: &str, en: &str, zh: &str) -> redress_domain::complaint::FieldError {
+fn field_error(
+    field: &str,
+    code: &str,
+    en: &str,
+    zh: &str,
+) -> redress_domain::complaint::FieldError {
     redress_domain::complaint::FieldError {
         field: field.to_string(),
         code: code.to_string(),
@@ -346,10 +435,18 @@ fn field_error(field: &str, code: &str, en: &str, zh: &str) -> redress_domain::c
     }
 }
 
-fn lifecycle_error(e: LifecycleError, ticket: &Ticket, who: &Principal, config: &DomainConfig, now: DateTime<Utc>) -> ApiError {
+fn lifecycle_error(
+    e: LifecycleError,
+    ticket: &Ticket,
+    who: &Principal,
+    config: &DomainConfig,
+    now: DateTime<Utc>,
+) -> ApiError {
     let message = e.message();
     match &e {
-        LifecycleError::InvalidInput { field, .. } => ApiError::Validation(vec![field_error(field, e.code(), &message.en, &message.zh)]),
+        LifecycleError::InvalidInput { field, .. } => {
+            ApiError::Validation(vec![field_error(field, e.code(), &message.en, &message.zh)])
+        }
         _ => ApiError::Refused {
             code: e.code(),
             message,
@@ -367,11 +464,16 @@ where
 {
     let expires_at = now + deps.config.sla.survey_token_validity();
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let token = deps.survey_tokens.issue(&ticket.reference, expires_at, &nonce);
+    let token = deps
+        .survey_tokens
+        .issue(&ticket.reference, expires_at, &nonce);
     let mut fields = serde_json::Map::new();
     fields.insert("language".into(), json!(ticket.language.as_str()));
     fields.insert("channel".into(), json!(ticket.channel.as_str()));
-    fields.insert("survey_path".into(), json!(format!("/survey?token={token}")));
+    fields.insert(
+        "survey_path".into(),
+        json!(format!("/survey?token={token}")),
+    );
     fields.insert("token".into(), json!(token));
     fields.insert("expires_at".into(), json!(expires_at));
     let notification = Notification {
@@ -381,6 +483,8 @@ where
     };
     match deps.queue.notify(&notification).await {
         Ok(()) => info!(reference = %ticket.reference, "survey invitation sent"),
-        Err(e) => tracing::error!(reference = %ticket.reference, error = %e, "survey invitation not sent"),
+        Err(e) => {
+            tracing::error!(reference = %ticket.reference, error = %e, "survey invitation not sent")
+        }
     }
 }

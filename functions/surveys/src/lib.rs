@@ -15,7 +15,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use redress_aws::env::{self, EnvError, VarSource};
 use redress_aws::{DynamoStore, SdkConfig};
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::{SaveOutcome, StoreError, SurveyMessage, SurveyRecord, TicketChange, TicketStore};
+use redress_domain::ports::{
+    SaveOutcome, StoreError, SurveyMessage, SurveyRecord, TicketChange, TicketStore,
+};
 use redress_domain::survey::{apply_answer, SurveySubmission, SurveyTokens};
 use std::sync::Arc;
 use tracing::{error, info, instrument, warn};
@@ -29,10 +31,17 @@ pub struct SurveysDeps<S> {
 
 impl SurveysDeps<DynamoStore> {
     /// From the function's environment (`TICKETS_TABLE`, `SURVEY_TOKEN_KEY`, `RETENTION_DAYS`).
-    pub fn from_env(vars: &dyn VarSource, aws: &SdkConfig, config: Arc<DomainConfig>) -> Result<Self, EnvError> {
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), env::required(vars, "TICKETS_TABLE")?)
-            .with_retention_days(env::required_number(vars, "RETENTION_DAYS")?)
-            .with_config(&config);
+    pub fn from_env(
+        vars: &dyn VarSource,
+        aws: &SdkConfig,
+        config: Arc<DomainConfig>,
+    ) -> Result<Self, EnvError> {
+        let store = DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(aws),
+            env::required(vars, "TICKETS_TABLE")?,
+        )
+        .with_retention_days(env::required_number(vars, "RETENTION_DAYS")?)
+        .with_config(&config);
         Ok(Self {
             tokens: SurveyTokens::new(&env::required_key(vars, "SURVEY_TOKEN_KEY")?),
             config,
@@ -44,11 +53,20 @@ impl SurveysDeps<DynamoStore> {
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Recorded { reference: String, reopened: bool },
+    Recorded {
+        reference: String,
+        reopened: bool,
+    },
     /// Already recorded (a redelivery, or a second answer): nothing changed.
-    Duplicate { reference: String },
-    Poison { reason: String },
-    Transient { reason: String },
+    Duplicate {
+        reference: String,
+    },
+    Poison {
+        reason: String,
+    },
+    Transient {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -58,7 +76,10 @@ impl Outcome {
 }
 
 /// Handles one SQS batch and reports the messages to retry.
-pub async fn handle<S: TicketStore + Sync>(deps: &SurveysDeps<S>, event: SqsEvent) -> SqsBatchResponse {
+pub async fn handle<S: TicketStore + Sync>(
+    deps: &SurveysDeps<S>,
+    event: SqsEvent,
+) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in &event.records {
         if process(deps, message).await.is_failure() {
@@ -86,26 +107,44 @@ impl From<StoreError> for Failure {
 
 /// Processes one message; logs ids only (never the comment).
 #[instrument(skip_all, fields(message_id = message.message_id.as_deref().unwrap_or("-"), reference))]
-pub async fn process<S: TicketStore + Sync>(deps: &SurveysDeps<S>, message: &SqsMessage) -> Outcome {
+pub async fn process<S: TicketStore + Sync>(
+    deps: &SurveysDeps<S>,
+    message: &SqsMessage,
+) -> Outcome {
     let outcome = match try_process(deps, message).await {
         Ok(outcome) => outcome,
         Err(Failure::Poison(reason)) => Outcome::Poison { reason },
         Err(Failure::Transient(reason)) => Outcome::Transient { reason },
     };
     match &outcome {
-        Outcome::Recorded { reference, reopened } => info!(reference, reopened, "survey answer recorded"),
-        Outcome::Duplicate { reference } => info!(reference, "survey already recorded; nothing changed"),
-        Outcome::Poison { reason } => error!(reason, "poison survey message; leaving it for the dead-letter queue"),
+        Outcome::Recorded {
+            reference,
+            reopened,
+        } => info!(reference, reopened, "survey answer recorded"),
+        Outcome::Duplicate { reference } => {
+            info!(reference, "survey already recorded; nothing changed")
+        }
+        Outcome::Poison { reason } => error!(
+            reason,
+            "poison survey message; leaving it for the dead-letter queue"
+        ),
         Outcome::Transient { reason } => warn!(reason, "transient failure; will be retried"),
     }
     outcome
 }
 
-async fn try_process<S: TicketStore + Sync>(deps: &SurveysDeps<S>, message: &SqsMessage) -> Result<Outcome, Failure> {
-    let body = message.body.as_deref().ok_or_else(|| Failure::Poison("message has no body".into()))?;
-    let msg: SurveyMessage =
-        serde_json::from_str(body).map_err(|e| Failure::Poison(format!("body is not a survey message: {e}")))?;
-    let submission = SurveySubmission::parse(&msg.submission).map_err(|e| Failure::Poison(format!("invalid answer: {e}")))?;
+async fn try_process<S: TicketStore + Sync>(
+    deps: &SurveysDeps<S>,
+    message: &SqsMessage,
+) -> Result<Outcome, Failure> {
+    let body = message
+        .body
+        .as_deref()
+        .ok_or_else(|| Failure::Poison("message has no body".into()))?;
+    let msg: SurveyMessage = serde_json::from_str(body)
+        .map_err(|e| Failure::Poison(format!("body is not a survey message: {e}")))?;
+    let submission = SurveySubmission::parse(&msg.submission)
+        .map_err(|e| Failure::Poison(format!("invalid answer: {e}")))?;
     // Checked at the time the borrower answered: a queue delay must not expire a token.
     let claim = deps
         .tokens
@@ -117,7 +156,12 @@ async fn try_process<S: TicketStore + Sync>(deps: &SurveysDeps<S>, message: &Sqs
         .ticket(&claim.reference)
         .await?
         .ok_or_else(|| Failure::Poison("no ticket for this token".into()))?;
-    let (changed, event) = match apply_answer(&ticket, &submission.answer, msg.received_at, deps.config.sla.survey_window()) {
+    let (changed, event) = match apply_answer(
+        &ticket,
+        &submission.answer,
+        msg.received_at,
+        deps.config.sla.survey_window(),
+    ) {
         Ok(result) => result,
         // Closed already: the answer (this one, delivered before, or another) is recorded.
         Err(_) if ticket.status == redress_domain::ticket::TicketStatus::Closed => {
@@ -125,7 +169,12 @@ async fn try_process<S: TicketStore + Sync>(deps: &SurveysDeps<S>, message: &Sqs
                 reference: claim.reference,
             })
         }
-        Err(e) => return Err(Failure::Poison(format!("ticket cannot take an answer: {}", e.code()))),
+        Err(e) => {
+            return Err(Failure::Poison(format!(
+                "ticket cannot take an answer: {}",
+                e.code()
+            )))
+        }
     };
     let record = SurveyRecord {
         reference: claim.reference.clone(),
@@ -149,6 +198,8 @@ async fn try_process<S: TicketStore + Sync>(deps: &SurveysDeps<S>, message: &Sqs
             reference: claim.reference,
         }),
         // Someone changed the ticket meanwhile: try again on its new state.
-        SaveOutcome::Conflict { .. } => Err(Failure::Transient("ticket changed concurrently".into())),
+        SaveOutcome::Conflict { .. } => {
+            Err(Failure::Transient("ticket changed concurrently".into()))
+        }
     }
 }

@@ -19,9 +19,9 @@ use crate::keys::{self, PK, SK};
 use crate::store::DynamoStore;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 use redress_domain::metrics::{Dimension, RowKey};
 use redress_domain::ports::{MetricsReader, StoreError};
-use chrono::{DateTime, Utc};
 use redress_domain::report::{MetricRow, Period};
 use std::collections::{BTreeMap, HashMap};
 
@@ -68,7 +68,10 @@ pub fn counter_updates(
             .table_name(table)
             .key(PK, s(metrics_pk(shard)))
             .key(SK, s(row_sk(*day, *dimension, value)))
-            .update_expression(format!("SET #day = :day, #dim = :dim, #val = :val ADD {}", adds.join(", ")))
+            .update_expression(format!(
+                "SET #day = :day, #dim = :dim, #val = :val ADD {}",
+                adds.join(", ")
+            ))
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .build()
@@ -98,7 +101,10 @@ fn row_from(item: &Item) -> Option<(RowKey, BTreeMap<String, i64>)> {
 
 impl MetricsReader for DynamoStore {
     /// Every counter row of the days in `period`, summed over the shards.
-    async fn metric_rows(&self, period: &Period) -> Result<(Vec<MetricRow>, ReadStats), StoreError> {
+    async fn metric_rows(
+        &self,
+        period: &Period,
+    ) -> Result<(Vec<MetricRow>, ReadStats), StoreError> {
         let mut sums: BTreeMap<RowKey, BTreeMap<String, i64>> = BTreeMap::new();
         let mut stats = ReadStats::default();
         for shard in 0..METRIC_SHARDS {
@@ -184,7 +190,9 @@ impl MetricsReader for DynamoStore {
                 stats.queries += 1;
                 stats.items += out.items().len() as u64;
                 for item in out.items() {
-                    *counts.entry(redress_domain::metrics::ALL_VALUE.to_string()).or_default() += 1;
+                    *counts
+                        .entry(redress_domain::metrics::ALL_VALUE.to_string())
+                        .or_default() += 1;
                     if let Some(value) = attribute.and_then(|a| get_s(item, a)) {
                         *counts.entry(value.to_string()).or_default() += 1;
                     }

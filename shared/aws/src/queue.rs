@@ -3,7 +3,9 @@
 use crate::errors::store_error;
 use aws_sdk_sqs::Client;
 use redress_domain::assess::ComplaintMessage;
-use redress_domain::ports::{ComplaintQueue, Notification, Notifier, StoreError, SurveyMessage, SurveyQueue};
+use redress_domain::ports::{
+    ComplaintQueue, Notification, Notifier, StoreError, SurveyMessage, SurveyQueue,
+};
 use serde::Serialize;
 
 /// Sends JSON messages to one queue.
@@ -15,12 +17,16 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+        Self {
+            client,
+            url: url.into(),
+        }
     }
 
     /// Sends one message with `body` serialised as JSON.
     pub async fn send_json(&self, what: &str, body: &impl Serialize) -> Result<(), StoreError> {
-        let body = serde_json::to_string(body).map_err(|e| StoreError::Permanent(format!("serialising {what}: {e}")))?;
+        let body = serde_json::to_string(body)
+            .map_err(|e| StoreError::Permanent(format!("serialising {what}: {e}")))?;
         self.client
             .send_message()
             .queue_url(&self.url)
@@ -42,7 +48,9 @@ pub struct SqsQueues {
 
 impl ComplaintQueue for SqsQueues {
     async fn enqueue(&self, message: &ComplaintMessage) -> Result<(), StoreError> {
-        self.complaints.send_json("send complaint message", message).await
+        self.complaints
+            .send_json("send complaint message", message)
+            .await
     }
 }
 

@@ -9,15 +9,16 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use redress_domain::assess::BorrowerIndexEntry;
 use redress_domain::borrower::BorrowerKey;
+use redress_domain::config::DomainConfig;
+use redress_domain::metrics;
 use redress_domain::ports::{
     BorrowerHistory, ComplaintLookup, ComplaintState, CreateOutcome, QueueFilter, QueuePage,
-    SaveOutcome, StoreError, Submission, SubmissionLog, TeamQueue, TicketChange, TicketStore, TicketWriter,
+    SaveOutcome, StoreError, Submission, SubmissionLog, TeamQueue, TicketChange, TicketStore,
+    TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::ticket::{AuditEvent, Ticket};
 use redress_domain::watch;
-use redress_domain::metrics;
-use redress_domain::config::DomainConfig;
 use sha2::{Digest, Sha256};
 
 /// How long submission and idempotency records live: long enough for any client retry.
@@ -236,8 +237,18 @@ impl TicketWriter for DynamoStore {
             Some("attribute_not_exists(pk)"),
         )?);
 
-        let rows = metrics::merge(metrics::deltas(None, ticket, None, ticket.received_at, self.reporting_tz));
-        writes.extend(crate::metrics::counter_updates(&self.table, &ticket.reference, &rows)?);
+        let rows = metrics::merge(metrics::deltas(
+            None,
+            ticket,
+            None,
+            ticket.received_at,
+            self.reporting_tz,
+        ));
+        writes.extend(crate::metrics::counter_updates(
+            &self.table,
+            &ticket.reference,
+            &rows,
+        )?);
         for entry in index {
             let mut item = map(to_item(&entry.prior))?;
             item.insert(PK.into(), s(keys::borrower_pk(entry.key.as_str())));
@@ -542,7 +553,10 @@ impl TicketStore for DynamoStore {
             .map_err(|e| StoreError::Permanent(format!("building put: {e}")))?;
         let mut writes = vec![TransactWriteItem::builder().put(put).build()];
         for event in events {
-            writes.push(self.put(event_item(event, expires.clone())?, Some("attribute_not_exists(pk)"))?);
+            writes.push(self.put(
+                event_item(event, expires.clone())?,
+                Some("attribute_not_exists(pk)"),
+            )?);
         }
         let survey_index = survey.map(|_| writes.len());
         if let Some(record) = survey {
@@ -555,10 +569,26 @@ impl TicketStore for DynamoStore {
             writes.push(self.put(item, Some("attribute_not_exists(pk)"))?);
         }
         let answer = survey.map(|r| &r.answer);
-        let rows = metrics::merge(metrics::deltas(Some(before), after, answer, now, self.reporting_tz));
-        writes.extend(crate::metrics::counter_updates(&self.table, &after.reference, &rows)?);
+        let rows = metrics::merge(metrics::deltas(
+            Some(before),
+            after,
+            answer,
+            now,
+            self.reporting_tz,
+        ));
+        writes.extend(crate::metrics::counter_updates(
+            &self.table,
+            &after.reference,
+            &rows,
+        )?);
 
-        match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
             Ok(_) => Ok(SaveOutcome::Saved),
             Err(err) => {
                 if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) =
@@ -703,6 +733,9 @@ impl TeamQueue for DynamoStore {
 
 impl redress_domain::ports::SurveyLookup for DynamoStore {
     async fn survey_answered(&self, reference: &str) -> Result<bool, StoreError> {
-        Ok(self.get(keys::ticket_pk(reference), keys::SURVEY_SK).await?.is_some())
+        Ok(self
+            .get(keys::ticket_pk(reference), keys::SURVEY_SK)
+            .await?
+            .is_some())
     }
 }

@@ -209,7 +209,10 @@ pub struct SurveyMessage {
 
 /// Puts survey answers on the surveys queue (api).
 pub trait SurveyQueue {
-    fn enqueue_survey(&self, message: &SurveyMessage) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn enqueue_survey(
+        &self,
+        message: &SurveyMessage,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Something to tell a person outside the system (SMS, e-mail, a team lead's inbox):
@@ -226,12 +229,18 @@ pub struct Notification {
 
 /// Sends notifications (api, sweeper).
 pub trait Notifier {
-    fn notify(&self, notification: &Notification) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn notify(
+        &self,
+        notification: &Notification,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Reads whether a ticket's survey was answered (api, to refuse a second answer at once).
 pub trait SurveyLookup {
-    fn survey_answered(&self, reference: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn survey_answered(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// What a read cost, for reports that show it and benchmarks that measure it.
@@ -256,5 +265,6 @@ pub trait MetricsReader {
         teams: &[String],
         by: crate::metrics::Dimension,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(std::collections::BTreeMap<String, i64>, ReadCost), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(std::collections::BTreeMap<String, i64>, ReadCost), StoreError>>
+           + Send;
 }

@@ -533,7 +533,7 @@ pub fn definition(name: &str) -> Definition {
         "p90_minutes_to_acknowledge" => ("minutes", "90th percentile of the time from receipt to first acknowledgement; an upper bound: the bound of the histogram bucket it falls in", "从受理到首次确认的时间第 90 百分位数；为所在统计区间的上限值"),
         "median_minutes_to_resolve" => ("minutes", "median time from receipt to first resolution (paused time included), for resolutions in the period; an upper bound: the bound of the histogram bucket it falls in", "从受理到首次办结的时间中位数（含暂停时间，期内办结的投诉）；为所在统计区间的上限值"),
         "p90_minutes_to_resolve" => ("minutes", "90th percentile of the time from receipt to first resolution (paused time included); an upper bound: the bound of the histogram bucket it falls in", "从受理到首次办结的时间第 90 百分位数（含暂停时间）；为所在统计区间的上限值"),
-        "overdue_now" => ("count", "open tickets past their regulatory resolution deadline at the time of the report (no previous period)", "报表生成时已超过办结时限仍未办结的工单数（无上期对比）"),
+        "overdue_now" => ("count", "open tickets past their next deadline at the time of the report: the acknowledgement target until acknowledged, then the resolution target (no previous period)", "报表生成时已超过下一时限（未确认前为确认时限，之后为办结时限）的未结工单数（无上期对比）"),
         other => ("", other, other),
     };
     Definition {
