@@ -326,12 +326,14 @@ where
     let who = principal(request)?;
     let body = json_body(request)?;
     let Value::Object(mut fields) = body else {
-        return Err(ApiError::Validation(vec![field_error(
-            "",
-            "not_an_object",
-            "the body must be a JSON object",
-            "请求内容必须是 JSON 对象",
-        )]));
+        return Err(ApiError::Validation(vec![
+            redress_domain::complaint::FieldError::new(
+                "",
+                "not_an_object",
+                "the body must be a JSON object",
+                "请求内容必须是 JSON 对象",
+            ),
+        ]));
     };
     let expected_version = match fields.remove("expected_version") {
         Some(Value::Number(n))
@@ -341,28 +343,32 @@ where
             n.as_u64().unwrap_or(0) as u32
         }
         Some(_) => {
-            return Err(ApiError::Validation(vec![field_error(
-                "expected_version",
-                "wrong_type",
-                "expected_version must be the ticket's version, a whole number from 1",
-                "expected_version 必须是工单的版本号（从 1 开始的整数）",
-            )]))
+            return Err(ApiError::Validation(vec![
+                redress_domain::complaint::FieldError::new(
+                    "expected_version",
+                    "wrong_type",
+                    "expected_version must be the ticket's version, a whole number from 1",
+                    "expected_version 必须是工单的版本号（从 1 开始的整数）",
+                ),
+            ]))
         }
         None => {
-            return Err(ApiError::Validation(vec![field_error(
-                "expected_version",
-                "required",
-                "expected_version is required: the version of the ticket you are acting on",
-                "请提供 expected_version：您所操作工单的版本号",
-            )]))
+            return Err(ApiError::Validation(vec![
+                redress_domain::complaint::FieldError::new(
+                    "expected_version",
+                    "required",
+                    "expected_version is required: the version of the ticket you are acting on",
+                    "请提供 expected_version：您所操作工单的版本号",
+                ),
+            ]))
         }
     };
     let action: Action = serde_json::from_value(Value::Object(fields)).map_err(|e| {
-        ApiError::Validation(vec![field_error(
+        ApiError::Validation(vec![redress_domain::complaint::FieldError::new(
             "action",
             "invalid_action",
-            &format!("not a valid action: {e}"),
-            &format!("操作无效：{e}"),
+            format!("not a valid action: {e}"),
+            format!("操作无效：{e}"),
         )])
     })?;
     let (ticket, _) = load(deps, &who, reference).await?;
@@ -419,22 +425,6 @@ where
     }
 }
 
-fn field_error(
-    field: &str,
-    code: &str,
-    en: &str,
-    zh: &str,
-) -> redress_domain::complaint::FieldError {
-    redress_domain::complaint::FieldError {
-        field: field.to_string(),
-        code: code.to_string(),
-        message: redress_domain::Bilingual {
-            en: en.to_string(),
-            zh: zh.to_string(),
-        },
-    }
-}
-
 fn lifecycle_error(
     e: LifecycleError,
     ticket: &Ticket,
@@ -445,7 +435,12 @@ fn lifecycle_error(
     let message = e.message();
     match &e {
         LifecycleError::InvalidInput { field, .. } => {
-            ApiError::Validation(vec![field_error(field, e.code(), &message.en, &message.zh)])
+            ApiError::Validation(vec![redress_domain::complaint::FieldError::new(
+                field,
+                e.code(),
+                &message.en,
+                &message.zh,
+            )])
         }
         _ => ApiError::Refused {
             code: e.code(),

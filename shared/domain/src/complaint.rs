@@ -33,7 +33,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, code: &str, en: impl Into<String>, zh: impl Into<String>) -> Self {
+    /// A problem with `field` (dotted path), by stable code, in both languages.
+    pub fn new(field: &str, code: &str, en: impl Into<String>, zh: impl Into<String>) -> Self {
         Self {
             field: field.to_string(),
             code: code.to_string(),

@@ -87,7 +87,7 @@ impl Period {
         let mut errors = Vec::new();
         let mut date = |field: &str, raw: Option<&str>| -> Option<NaiveDate> {
             let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     field,
                     "required",
                     format!("{field} is required (YYYY-MM-DD)"),
@@ -97,7 +97,7 @@ impl Period {
             };
             let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok();
             if parsed.is_none() {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     field,
                     "invalid_date",
                     format!("{field} must be a date such as 2026-03-01"),
@@ -110,14 +110,14 @@ impl Period {
         if let (Some(from), Some(to)) = (from, to) {
             let period = Period { from, to };
             if from > to {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "to",
                     "before_from",
                     "to must not be before from",
                     "结束日期不能早于开始日期",
                 ));
             } else if period.len_days() > MAX_PERIOD_DAYS {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "to",
                     "period_too_long",
                     format!("a report covers at most {MAX_PERIOD_DAYS} days"),
@@ -128,22 +128,6 @@ impl Period {
             }
         }
         Err(ValidationErrors(errors))
-    }
-}
-
-fn field_error(
-    field: &str,
-    code: &str,
-    en: impl Into<String>,
-    zh: impl Into<String>,
-) -> FieldError {
-    FieldError {
-        field: field.to_string(),
-        code: code.to_string(),
-        message: Bilingual {
-            en: en.into(),
-            zh: zh.into(),
-        },
     }
 }
 

@@ -264,22 +264,6 @@ impl fmt::Debug for SurveySubmission {
 
 const FIELDS: &[&str] = &["token", "csat", "nps", "solved", "comment"];
 
-fn field_error(
-    field: &str,
-    code: &str,
-    en: impl Into<String>,
-    zh: impl Into<String>,
-) -> FieldError {
-    FieldError {
-        field: field.to_string(),
-        code: code.to_string(),
-        message: Bilingual {
-            en: en.into(),
-            zh: zh.into(),
-        },
-    }
-}
-
 /// An integer field in `lo..=hi`: required, a JSON integer, in range.
 fn score(
     obj: &Map<String, Value>,
@@ -290,7 +274,7 @@ fn score(
 ) -> Option<u8> {
     match obj.get(field) {
         None | Some(Value::Null) => {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 field,
                 "required",
                 format!("{field} is required"),
@@ -301,7 +285,7 @@ fn score(
         Some(Value::Number(n)) => match n.as_u64().and_then(|v| u8::try_from(v).ok()) {
             Some(v) if (lo..=hi).contains(&v) => Some(v),
             _ => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     field,
                     "out_of_range",
                     format!("{field} must be a whole number from {lo} to {hi}"),
@@ -311,7 +295,7 @@ fn score(
             }
         },
         Some(_) => {
-            errors.push(field_error(
+            errors.push(FieldError::new(
                 field,
                 "wrong_type",
                 format!("{field} must be a whole number from {lo} to {hi}"),
@@ -328,7 +312,7 @@ impl SurveySubmission {
     /// [`SurveyTokens::verify`].
     pub fn parse(value: &Value) -> Result<SurveySubmission, ValidationErrors> {
         let Some(obj) = value.as_object() else {
-            return Err(ValidationErrors(vec![field_error(
+            return Err(ValidationErrors(vec![FieldError::new(
                 "",
                 "not_an_object",
                 "the body must be a JSON object",
@@ -339,7 +323,7 @@ impl SurveySubmission {
         for key in obj.keys() {
             if !FIELDS.contains(&key.as_str()) {
                 let field: String = key.chars().take(40).collect();
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     &field,
                     "unknown_field",
                     format!(
@@ -360,7 +344,7 @@ impl SurveySubmission {
                 }
             }
             None | Some(Value::Null) | Some(Value::String(_)) => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "token",
                     "required",
                     "token is required: use the link from your invitation",
@@ -369,7 +353,7 @@ impl SurveySubmission {
                 None
             }
             Some(_) => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "token",
                     "wrong_type",
                     "token must be a string",
@@ -382,7 +366,7 @@ impl SurveySubmission {
         let nps = score(obj, "nps", "推荐意愿评分", (0, 10), &mut errors);
         let solved = match obj.get("solved") {
             None | Some(Value::Null) => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "solved",
                     "required",
                     "solved is required: yes, partly or no",
@@ -393,7 +377,7 @@ impl SurveySubmission {
             Some(Value::String(s)) => match Solved::parse(s.trim()) {
                 Some(v) => Some(v),
                 None => {
-                    errors.push(field_error(
+                    errors.push(FieldError::new(
                         "solved",
                         "invalid_value",
                         "solved must be one of: yes, partly, no",
@@ -403,7 +387,7 @@ impl SurveySubmission {
                 }
             },
             Some(_) => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "solved",
                     "wrong_type",
                     "solved must be a string: yes, partly or no",
@@ -418,7 +402,7 @@ impl SurveySubmission {
                 let trimmed = s.trim();
                 let chars = trimmed.chars().count();
                 if chars > MAX_COMMENT_CHARS {
-                    errors.push(field_error(
+                    errors.push(FieldError::new(
                         "comment",
                         "too_long",
                         format!(
@@ -434,7 +418,7 @@ impl SurveySubmission {
                 }
             }
             Some(_) => {
-                errors.push(field_error(
+                errors.push(FieldError::new(
                     "comment",
                     "wrong_type",
                     "comment must be a string",
