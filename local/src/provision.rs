@@ -58,6 +58,10 @@ pub async fn provision(
             create_table(ddb, spec, &name)
                 .await
                 .with_context(|| format!("creating table {name}"))?;
+        } else {
+            add_missing_indexes(ddb, spec, &name)
+                .await
+                .with_context(|| format!("bringing table {name} up to the template"))?;
         }
         resources.tables.insert(spec.logical_id.clone(), name);
     }
@@ -152,36 +156,88 @@ fn key_schema(keys: &[(String, String)]) -> Result<Vec<KeySchemaElement>> {
         .collect()
 }
 
+fn index_definition(index: &crate::template::IndexSpec) -> Result<GlobalSecondaryIndex> {
+    let projection = Projection::builder()
+        .projection_type(ProjectionType::from(index.projection.as_str()))
+        .set_non_key_attributes(if index.non_key_attributes.is_empty() {
+            None
+        } else {
+            Some(index.non_key_attributes.clone())
+        })
+        .build();
+    Ok(GlobalSecondaryIndex::builder()
+        .index_name(&index.name)
+        .set_key_schema(Some(key_schema(&index.key_schema)?))
+        .projection(projection)
+        .build()?)
+}
+
+fn attribute_definitions(spec: &TableSpec) -> Result<Vec<AttributeDefinition>> {
+    spec.attributes
+        .iter()
+        .map(|(attr, kind)| {
+            Ok(AttributeDefinition::builder()
+                .attribute_name(attr)
+                .attribute_type(scalar(kind)?)
+                .build()?)
+        })
+        .collect()
+}
+
+/// A table kept from an earlier run (its data survives in `.local/data`) gets the indexes
+/// the template has added since, one at a time as DynamoDB requires.
+async fn add_missing_indexes(
+    ddb: &aws_sdk_dynamodb::Client,
+    spec: &TableSpec,
+    name: &str,
+) -> Result<()> {
+    let table = ddb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await?
+        .table
+        .context("no table description")?;
+    let existing: Vec<String> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|g| g.index_name().map(str::to_string))
+        .collect();
+    for index in spec
+        .global_indexes
+        .iter()
+        .filter(|i| !existing.contains(&i.name))
+    {
+        tracing::info!(table = name, index = %index.name, "adding an index the template declares");
+        ddb.update_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(attribute_definitions(spec)?))
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .create(
+                        aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                            .index_name(&index.name)
+                            .set_key_schema(Some(key_schema(&index.key_schema)?))
+                            .projection(index_definition(index)?.projection.context("projection")?)
+                            .build()?,
+                    )
+                    .build(),
+            )
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
 async fn create_table(ddb: &aws_sdk_dynamodb::Client, spec: &TableSpec, name: &str) -> Result<()> {
     let mut request = ddb
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .set_key_schema(Some(key_schema(&spec.key_schema)?));
-    for (attr, kind) in &spec.attributes {
-        request = request.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(attr)
-                .attribute_type(scalar(kind)?)
-                .build()?,
-        );
-    }
+    request = request.set_attribute_definitions(Some(attribute_definitions(spec)?));
     for index in &spec.global_indexes {
-        let projection = Projection::builder()
-            .projection_type(ProjectionType::from(index.projection.as_str()))
-            .set_non_key_attributes(if index.non_key_attributes.is_empty() {
-                None
-            } else {
-                Some(index.non_key_attributes.clone())
-            })
-            .build();
-        request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(&index.name)
-                .set_key_schema(Some(key_schema(&index.key_schema)?))
-                .projection(projection)
-                .build()?,
-        );
+        request = request.global_secondary_indexes(index_definition(index)?);
     }
     request.send().await?;
     if let Some(attr) = &spec.ttl_attribute {
