@@ -72,7 +72,7 @@ where
     }
     let (current, cost_now) = deps.store.metric_rows(&period).await?;
     let (previous, cost_before) = deps.store.metric_rows(&period.previous()).await?;
-    let overdue = if matches!(kind, ReportKind::Deadlines | ReportKind::Overview) {
+    let (overdue, overdue_items) = if matches!(kind, ReportKind::Deadlines | ReportKind::Overview) {
         let teams: Vec<String> = deps
             .config
             .routing
@@ -80,9 +80,12 @@ where
             .iter()
             .map(|t| t.id.clone())
             .collect();
-        Some(deps.store.overdue_now(&teams, by, (deps.now)()).await?.0)
+        // A live figure: one queue-index entry per overdue ticket (it grows with the
+        // backlog, not with the complaints stored).
+        let (counts, cost) = deps.store.overdue_now(&teams, by, (deps.now)()).await?;
+        (Some(counts), cost.items)
     } else {
-        None
+        (None, 0)
     };
     let config = &deps.config;
     let labels = |dimension: Dimension, key: &str| -> Option<Bilingual> {
@@ -126,7 +129,10 @@ where
     }
     let mut body = json!(built);
     body["time_zone"] = json!(tz.name());
-    body["items_read"] = json!(cost_now.items + cost_before.items);
+    body["items_read"] = json!({
+        "counters": cost_now.items + cost_before.items,
+        "overdue_now": overdue_items,
+    });
     if kind == ReportKind::Overview {
         body["root_causes"] = json!(report::root_causes(&current, &previous, 5));
     }
