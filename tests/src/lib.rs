@@ -252,3 +252,59 @@ impl TestApp {
         self.pipeline.stop().await;
     }
 }
+
+/// What the benchmark binaries (`src/bin/*`) share.
+pub mod bench {
+    use super::workspace_root;
+    use anyhow::{bail, Context, Result};
+    use chrono::{DateTime, Utc};
+    use redress_domain::complaint::{Complaint, ParseMode};
+    use redress_domain::config::DomainConfig;
+    use redress_domain::Channel;
+    use serde_json::Value;
+
+    /// Fails with the command to run unless the local stack's endpoints are set.
+    pub fn require_local_stack() -> Result<()> {
+        for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"] {
+            if std::env::var_os(var).is_none() {
+                bail!("{var} is not set: start the local stack (eval \"$(bash scripts/stack.sh start)\")");
+            }
+        }
+        Ok(())
+    }
+
+    /// Table sizes from the command line, or `default` when none are given.
+    pub fn sizes_from_args(default: &[usize]) -> Result<Vec<usize>> {
+        match std::env::args()
+            .skip(1)
+            .map(|a| a.parse())
+            .collect::<Result<Vec<usize>, _>>()
+        {
+            Ok(v) if !v.is_empty() => Ok(v),
+            Ok(_) => Ok(default.to_vec()),
+            Err(e) => bail!("sizes must be whole numbers: {e}"),
+        }
+    }
+
+    /// The demo complaints, each on every channel, keeping those that parse.
+    pub fn demo_forms(config: &DomainConfig, now: DateTime<Utc>) -> Result<Vec<Value>> {
+        let path = workspace_root().join("demo/complaints.jsonl");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let mut forms = Vec::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: Value = serde_json::from_str(line).context("a demo line is not JSON")?;
+            for channel in Channel::ALL {
+                let mut form = entry["complaint"].clone();
+                form["channel"] = Value::from(channel.as_str());
+                if Complaint::parse(&form, config, ParseMode::Submission, now).is_ok() {
+                    forms.push(form);
+                }
+            }
+        }
+        if forms.is_empty() {
+            bail!("no demo complaint parses");
+        }
+        Ok(forms)
+    }
+}

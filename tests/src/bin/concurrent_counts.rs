@@ -34,7 +34,7 @@ use chrono::{DateTime, Duration, Utc};
 use redress_aws::attr::{from_item, get_s, Item};
 use redress_aws::DynamoStore;
 use redress_domain::assess::ComplaintMessage;
-use redress_domain::complaint::{Complaint, ParseMode};
+
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{
     Dimension, ACK_DUE, ALL_VALUE, RECEIVED, REPEAT_ANY, REPEAT_SAME_CATEGORY, RESOLVE_DUE,
@@ -64,7 +64,6 @@ const BATCH_SIZE: usize = 10;
 const MAX_RECEIVES: u32 = 3;
 /// Give up (and fail) after this many rounds of redelivery.
 const MAX_ROUNDS: u32 = 30;
-const CHANNELS: [&str; 6] = ["web", "app", "phone", "email", "letter", "agent"];
 
 /// One delivery of one message.
 #[derive(Clone)]
@@ -171,13 +170,7 @@ struct Check {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"] {
-        if std::env::var_os(var).is_none() {
-            bail!(
-                "{var} is not set: start the local stack (eval \"$(bash scripts/stack.sh start)\")"
-            );
-        }
-    }
+    redress_e2e::bench::require_local_stack()?;
     let messages: usize = match std::env::args().nth(1) {
         None => 2_000,
         Some(a) => a.parse().context("M must be a whole number")?,
@@ -216,31 +209,9 @@ fn mix(n: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The demo complaints, each on every channel, keeping those that parse.
-fn forms(config: &DomainConfig, now: DateTime<Utc>) -> Result<Vec<Value>> {
-    let path = workspace_root().join("demo/complaints.jsonl");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut forms = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let entry: Value = serde_json::from_str(line).context("a demo line is not JSON")?;
-        for channel in CHANNELS {
-            let mut form = entry["complaint"].clone();
-            form["channel"] = Value::from(channel);
-            if Complaint::parse(&form, config, ParseMode::Submission, now).is_ok() {
-                forms.push(form);
-            }
-        }
-    }
-    if forms.is_empty() {
-        bail!("no demo complaint parses");
-    }
-    Ok(forms)
-}
-
 /// `count` complaint messages received over the last week; the last few are poison.
 fn messages(config: &DomainConfig, count: usize, now: DateTime<Utc>) -> Result<Vec<Message>> {
-    let forms = forms(config, now)?;
+    let forms = redress_e2e::bench::demo_forms(config, now)?;
     let salt = mix(now.timestamp_nanos_opt().unwrap_or_default() as u64);
     let week = Duration::days(7).num_seconds() as u64;
     let mut out = Vec::with_capacity(count);

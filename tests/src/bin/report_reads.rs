@@ -51,7 +51,6 @@ const DAYS: i64 = 30;
 const WRITERS: usize = 32;
 /// Attempts per ticket when a transaction is cancelled by a conflict or throttled.
 const ATTEMPTS: u32 = 20;
-const CHANNELS: [&str; 6] = ["web", "app", "phone", "email", "letter", "agent"];
 
 struct Row {
     complaints: usize,
@@ -70,25 +69,11 @@ struct Row {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"] {
-        if std::env::var_os(var).is_none() {
-            bail!(
-                "{var} is not set: start the local stack (eval \"$(bash scripts/stack.sh start)\")"
-            );
-        }
-    }
-    let sizes: Vec<usize> = match std::env::args()
-        .skip(1)
-        .map(|a| a.parse())
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(v) if !v.is_empty() => v,
-        Ok(_) => vec![1_000, 50_000],
-        Err(e) => bail!("sizes must be whole numbers: {e}"),
-    };
+    redress_e2e::bench::require_local_stack()?;
+    let sizes = redress_e2e::bench::sizes_from_args(&[1_000, 50_000])?;
     let config = Arc::new(DomainConfig::bundled()?);
     let now = Utc::now();
-    let forms = Arc::new(forms(&config, now)?);
+    let forms = Arc::new(redress_e2e::bench::demo_forms(&config, now)?);
     let tz = config.sla.reporting_time_zone();
     let today = now.with_timezone(&tz).date_naive();
     let period = Period {
@@ -114,28 +99,6 @@ async fn main() -> Result<()> {
     println!("{report}");
     eprintln!("written to {}", path.display());
     Ok(())
-}
-
-/// The demo complaints, each on every channel, keeping those that parse.
-fn forms(config: &DomainConfig, now: DateTime<Utc>) -> Result<Vec<Value>> {
-    let path = workspace_root().join("demo/complaints.jsonl");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut forms = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let entry: Value = serde_json::from_str(line).context("a demo line is not JSON")?;
-        for channel in CHANNELS {
-            let mut form = entry["complaint"].clone();
-            form["channel"] = Value::from(channel);
-            if Complaint::parse(&form, config, ParseMode::Submission, now).is_ok() {
-                forms.push(form);
-            }
-        }
-    }
-    if forms.is_empty() {
-        bail!("no demo complaint parses");
-    }
-    Ok(forms)
 }
 
 /// A well-mixed 64-bit hash of `n` (splitmix64), to spread forms and receipt times.

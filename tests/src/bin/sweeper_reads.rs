@@ -57,22 +57,8 @@ struct Row {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"] {
-        if std::env::var_os(var).is_none() {
-            bail!(
-                "{var} is not set: start the local stack (eval \"$(bash scripts/stack.sh start)\")"
-            );
-        }
-    }
-    let sizes: Vec<usize> = match std::env::args()
-        .skip(1)
-        .map(|a| a.parse())
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(v) if !v.is_empty() => v,
-        Ok(_) => vec![1_000, 20_000],
-        Err(e) => bail!("sizes must be whole numbers: {e}"),
-    };
+    redress_e2e::bench::require_local_stack()?;
+    let sizes = redress_e2e::bench::sizes_from_args(&[1_000, 20_000])?;
     let config = DomainConfig::bundled()?;
     let now = Utc::now();
     let mut rows = Vec::new();
