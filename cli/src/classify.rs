@@ -48,7 +48,9 @@ pub fn classify_value(config: &DomainConfig, form: &Value, now: DateTime<Utc>) -
     };
     let received_at = complaint.submitted_at.unwrap_or(now);
     let a = assess(config, &complaint, "-", received_at, &[]);
-    let category = config.classifier.category(&a.classification.category);
+    let category = config
+        .classifier
+        .category(a.classification.category.as_str());
     let d = &a.deadlines;
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     json!({

@@ -31,7 +31,7 @@ pub async fn build(
             .routing
             .teams()
             .iter()
-            .map(|t| t.id.clone())
+            .map(|t| t.id.to_string())
             .collect();
         Some(store.overdue_now(&teams, by, chrono::Utc::now()).await?.0)
     } else {

@@ -2,6 +2,7 @@
 
 use redress_domain::assess::ComplaintMessage;
 use redress_domain::taxonomy::{Priority, Signal};
+use redress_domain::ticket::AuditAction;
 use redress_domain::ticket::TicketStatus;
 use redress_e2e::{complaint_form, spawn_app};
 use serde_json::json;
@@ -46,7 +47,7 @@ async fn a_complaint_is_routed_to_the_right_team_with_correct_deadlines() {
     assert!(ticket.deadlines.acknowledge_by > ticket.received_at);
     assert!(!ticket.repeat.is_repeat());
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].action, "received");
+    assert_eq!(events[0].action, AuditAction::Received);
     app.stop().await;
 }
 

@@ -5,6 +5,7 @@ use chrono::{Duration, Utc};
 use redress_domain::config::DomainConfig;
 use redress_domain::lifecycle::{apply, Action, ActionContext};
 use redress_domain::ports::{SaveOutcome, TicketChange, TicketStore};
+use redress_domain::ticket::AuditAction;
 use redress_domain::ticket::{Actor, AuditEvent, ResolutionCode, Ticket};
 use redress_domain::watch;
 use redress_e2e::{complaint_form, spawn_app, TestApp};
@@ -116,7 +117,7 @@ async fn a_breached_ticket_is_recorded_and_notified_once_however_often_the_sweep
     let (after, history) = app.wait_for_ticket(&reference).await;
     let breaches: Vec<_> = history
         .iter()
-        .filter(|e| e.action == "deadline_breached")
+        .filter(|e| e.action == AuditAction::DeadlineBreached)
         .collect();
     assert_eq!(breaches.len(), 2, "one breach per deadline: {history:?}");
     assert!(
@@ -133,7 +134,9 @@ async fn a_breached_ticket_is_recorded_and_notified_once_however_often_the_sweep
     );
     assert!(breaches.iter().all(|e| e.actor == Actor::system("sweeper")));
     assert!(
-        history.iter().all(|e| e.action != "deadline_warning"),
+        history
+            .iter()
+            .all(|e| e.action != AuditAction::DeadlineWarning),
         "a warning is not sent once its breach is due"
     );
     assert_eq!(

@@ -1,5 +1,6 @@
 //! Handling teams work their tickets: lifecycle, audit trail, access control, concurrency.
 
+use redress_domain::ticket::AuditAction;
 use redress_e2e::{complaint_form, spawn_app, TestApp};
 use serde_json::{json, Value};
 
@@ -244,7 +245,13 @@ async fn of_two_concurrent_resolves_one_wins_and_the_other_gets_409() {
     );
 
     let (_, events) = app.wait_for_ticket(&reference).await;
-    assert_eq!(events.iter().filter(|e| e.action == "resolved").count(), 1);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == AuditAction::Resolved)
+            .count(),
+        1
+    );
     app.stop().await;
 }
 
@@ -271,8 +278,16 @@ async fn pause_then_resume_moves_the_deadline_by_exactly_the_paused_time() {
         .await;
 
     let (after, events) = app.wait_for_ticket(&reference).await;
-    let paused_at = events.iter().find(|e| e.action == "paused").unwrap().at;
-    let resumed_at = events.iter().find(|e| e.action == "resumed").unwrap().at;
+    let paused_at = events
+        .iter()
+        .find(|e| e.action == AuditAction::Paused)
+        .unwrap()
+        .at;
+    let resumed_at = events
+        .iter()
+        .find(|e| e.action == AuditAction::Resumed)
+        .unwrap()
+        .at;
     let paused = resumed_at - paused_at;
     assert!(paused >= chrono::Duration::milliseconds(2300));
     // Deadlines are kept to the second, so the paused time counts in whole seconds.

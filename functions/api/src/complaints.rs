@@ -70,7 +70,7 @@ where
     S: SubmissionLog + Sync,
     Q: ComplaintQueue + Sync,
 {
-    let now = (deps.now)();
+    let now = deps.clock.now();
     let complaint = Complaint::parse(value, &deps.config, ParseMode::Submission, now)
         .map_err(|e| ApiError::Validation(e.0))?;
     let form = complaint.to_form();
@@ -113,7 +113,7 @@ where
     info!(reference = %submission.reference, replayed, channel = complaint.channel.as_str(), "complaint accepted");
 
     let reference =
-        Reference::parse(&submission.reference).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Reference::parse(&submission.reference).map_err(|e| ApiError::Internal(Box::new(e)))?;
     Ok(Accepted {
         status_secret: deps.secrets.secret_for(&reference),
         reference,
@@ -184,7 +184,7 @@ where
             let team = deps
                 .config
                 .routing
-                .team(&ticket.team)
+                .team(ticket.team.as_str())
                 .map(|t| t.name.clone());
             json!({
                 "reference": reference.as_str(),

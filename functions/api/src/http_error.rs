@@ -47,10 +47,12 @@ pub enum ApiError {
         message: redress_domain::Bilingual,
         current: Box<Value>,
     },
-    #[error("dependency unavailable: {0}")]
-    Unavailable(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A dependency failed in a way a retry may fix.
+    #[error("dependency unavailable")]
+    Unavailable(#[source] StoreError),
+    /// Anything else that is our fault; the cause goes to the log only.
+    #[error("internal error")]
+    Internal(#[source] redress_domain::ports::BoxError),
 }
 
 impl ApiError {
@@ -184,8 +186,8 @@ impl ApiError {
                 message.zh.clone(),
                 Some(("current", (**current).clone())),
             ),
-            ApiError::Unavailable(detail) => {
-                tracing::warn!(detail, "dependency unavailable");
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = %cause_chain(cause), "dependency unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
@@ -194,8 +196,8 @@ impl ApiError {
                     None,
                 )
             }
-            ApiError::Internal(detail) => {
-                tracing::error!(detail, "internal error");
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause_chain(cause.as_ref()), "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal_error",
@@ -224,11 +226,24 @@ impl ApiError {
     }
 }
 
+/// An error and its causes, outermost first, as one log field.
+fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Transient(m) => ApiError::Unavailable(m),
-            StoreError::Permanent(m) => ApiError::Internal(m),
+        if e.is_transient() {
+            ApiError::Unavailable(e)
+        } else {
+            ApiError::Internal(Box::new(e))
         }
     }
 }

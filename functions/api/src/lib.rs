@@ -23,15 +23,14 @@ mod surveys;
 mod tickets;
 pub mod web;
 
-use chrono::{DateTime, Utc};
 use http_error::ApiError;
 use lambda_http::{Body, Request, Response};
 use redress_aws::env::{self, EnvError, VarSource};
 use redress_aws::{DynamoStore, SdkConfig, SqsQueue, SqsQueues};
 use redress_domain::config::DomainConfig;
 use redress_domain::ports::{
-    ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, SubmissionLog, SurveyLookup,
-    SurveyQueue, TeamQueue, TicketStore,
+    Clock, ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, SubmissionLog, SurveyLookup,
+    SurveyQueue, SystemClock, TeamQueue, TicketStore,
 };
 use redress_domain::reference::StatusSecrets;
 use redress_domain::survey::SurveyTokens;
@@ -49,8 +48,8 @@ pub struct ApiDeps<S, Q> {
     pub secrets: StatusSecrets,
     /// Signs and checks survey invitation tokens.
     pub survey_tokens: SurveyTokens,
-    /// The clock (a parameter so tests can fix it).
-    pub now: fn() -> DateTime<Utc>,
+    /// The clock (a port, so tests set and move it).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl ApiDeps<DynamoStore, SqsQueues> {
@@ -81,7 +80,7 @@ impl ApiDeps<DynamoStore, SqsQueues> {
             secrets: StatusSecrets::new(&env::required_key(vars, "STATUS_HMAC_KEY")?),
             survey_tokens: SurveyTokens::new(&env::required_key(vars, "SURVEY_TOKEN_KEY")?),
             config,
-            now: Utc::now,
+            clock: Arc::new(SystemClock),
         })
     }
 }

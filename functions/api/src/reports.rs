@@ -78,11 +78,11 @@ where
             .routing
             .teams()
             .iter()
-            .map(|t| t.id.clone())
+            .map(|t| t.id.to_string())
             .collect();
         // A live figure: one queue-index entry per overdue ticket (it grows with the
         // backlog, not with the complaints stored).
-        let (counts, cost) = deps.store.overdue_now(&teams, by, (deps.now)()).await?;
+        let (counts, cost) = deps.store.overdue_now(&teams, by, deps.clock.now()).await?;
         (Some(counts), cost.items)
     } else {
         (None, 0)

@@ -23,7 +23,7 @@ where
     S: TicketStore + SurveyLookup + Sync,
     Q: SurveyQueue + Sync,
 {
-    let now = (deps.now)();
+    let now = deps.clock.now();
     let value = json_body(request)?;
     let submission = SurveySubmission::parse(&value).map_err(|e| ApiError::Validation(e.0))?;
     let claim = deps

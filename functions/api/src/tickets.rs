@@ -20,7 +20,8 @@ use redress_domain::borrower::mask;
 use redress_domain::config::DomainConfig;
 use redress_domain::lifecycle::{apply, Action, ActionContext, LifecycleError};
 use redress_domain::ports::{
-    Notification, Notifier, QueueFilter, SaveOutcome, TeamQueue, TicketChange, TicketStore,
+    Notification, NotificationKind, Notifier, QueueFilter, SaveOutcome, TeamQueue, TicketChange,
+    TicketStore,
 };
 use redress_domain::taxonomy::Priority;
 use redress_domain::ticket::{Actor, AuditEvent, Contact, Ticket, TicketStatus};
@@ -54,7 +55,7 @@ where
     S: TeamQueue + Sync,
 {
     let who = principal(request)?;
-    let now = (deps.now)();
+    let now = deps.clock.now();
     let team = match query(request, "team") {
         Some(team) => {
             if deps.config.routing.team(team).is_none() {
@@ -274,7 +275,7 @@ where
         .ticket(reference.as_str())
         .await?
         .ok_or(ApiError::TicketNotFound)?;
-    if !who.can_access(&ticket.team) {
+    if !who.can_access(ticket.team.as_str()) {
         return Err(ApiError::Forbidden);
     }
     Ok((ticket, events))
@@ -293,7 +294,7 @@ where
     if who.contact_access {
         info!(reference = %ticket.reference, user = %who.user, "contact details shown unmasked");
     }
-    let mut view = ticket_view(&ticket, &who, &deps.config, (deps.now)());
+    let mut view = ticket_view(&ticket, &who, &deps.config, deps.clock.now());
     view["history"] = json!(events);
     Ok(json_response(StatusCode::OK, &view))
 }
@@ -372,7 +373,7 @@ where
         )])
     })?;
     let (ticket, _) = load(deps, &who, reference).await?;
-    let now = (deps.now)();
+    let now = deps.clock.now();
     if ticket.version != expected_version {
         return Err(ApiError::VersionConflict(Box::new(ticket_view(
             &ticket,
@@ -461,7 +462,7 @@ where
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let token = deps
         .survey_tokens
-        .issue(&ticket.reference, expires_at, &nonce);
+        .issue(ticket.reference.as_str(), expires_at, &nonce);
     let mut fields = serde_json::Map::new();
     fields.insert("language".into(), json!(ticket.language.as_str()));
     fields.insert("channel".into(), json!(ticket.channel.as_str()));
@@ -472,8 +473,8 @@ where
     fields.insert("token".into(), json!(token));
     fields.insert("expires_at".into(), json!(expires_at));
     let notification = Notification {
-        kind: "survey_invitation".into(),
-        reference: ticket.reference.clone(),
+        kind: NotificationKind::SurveyInvitation,
+        reference: ticket.reference.to_string(),
         fields,
     };
     match deps.queue.notify(&notification).await {

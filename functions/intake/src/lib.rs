@@ -164,19 +164,19 @@ where
         msg.received_at,
         &priors,
     );
-    let (ticket, event) = open_ticket(&complaint, reference.as_str(), msg.received_at, &assessment);
+    let (ticket, event) = open_ticket(&complaint, &reference, msg.received_at, &assessment);
     let index: Vec<BorrowerIndexEntry> = keys
         .into_iter()
         .map(|key| BorrowerIndexEntry {
             key,
             prior: PriorComplaint {
-                reference: ticket.reference.clone(),
+                reference: ticket.reference.to_string(),
                 category: ticket.category.clone(),
                 received_at: ticket.received_at,
             },
         })
         .collect();
-    let reference = ticket.reference.clone();
+    let reference = ticket.reference.to_string();
     match deps.store.create_ticket(&ticket, &event, &index).await? {
         CreateOutcome::Created => Ok(Outcome::Stored { reference }),
         CreateOutcome::AlreadyExists => Ok(Outcome::Duplicate { reference }),

@@ -20,9 +20,10 @@ use redress_aws::sweep::{DueList, Reads};
 use redress_aws::{DynamoStore, SdkConfig, SqsQueue};
 use redress_domain::config::DomainConfig;
 use redress_domain::ports::{
-    Notification, Notifier, SaveOutcome, StoreError, TicketChange, TicketStore,
+    Notification, NotificationKind, Notifier, SaveOutcome, StoreError, TicketChange, TicketStore,
 };
-use redress_domain::taxonomy::Priority;
+use redress_domain::reference::Reference;
+use redress_domain::taxonomy::{Priority, TeamId};
 use redress_domain::ticket::{AuditEvent, Ticket};
 use redress_domain::watch::{self, DeadlineAlert};
 use serde::{Deserialize, Serialize};
@@ -109,24 +110,6 @@ impl SweeperDeps<DynamoStore, SqsQueue> {
     }
 }
 
-/// A warning (the deadline is near) or a breach (it has passed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationKind {
-    DeadlineWarning,
-    DeadlineBreached,
-}
-
-impl NotificationKind {
-    /// The identifier in messages (`deadline_warning`, `deadline_breached`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::DeadlineWarning => "deadline_warning",
-            NotificationKind::DeadlineBreached => "deadline_breached",
-        }
-    }
-}
-
 /// Which of the ticket's two deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -140,10 +123,11 @@ pub enum Deadline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeadlineNotification {
+    /// A warning (the deadline is near) or a breach (it has passed).
     pub kind: NotificationKind,
     pub deadline: Deadline,
-    pub reference: String,
-    pub team: String,
+    pub reference: Reference,
+    pub team: TeamId,
     /// The ticket's priority after the alert (a breach raises it).
     pub priority: Priority,
     /// The internal deadline the alert is about.
@@ -170,8 +154,8 @@ impl DeadlineNotification {
             ("event_seq", json!(self.event_seq)),
         ];
         Notification {
-            kind: self.kind.as_str().to_string(),
-            reference: self.reference.clone(),
+            kind: self.kind,
+            reference: self.reference.to_string(),
             fields: fields
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
@@ -432,7 +416,8 @@ mod tests {
         });
         let complaint = Complaint::parse(&form, &config, ParseMode::Submission, at).unwrap();
         let assessment = assess(&config, &complaint, "RD-261120-7KQ2M9XA", at, &[]);
-        open_ticket(&complaint, "RD-261120-7KQ2M9XA", at, &assessment)
+        let reference = Reference::parse("RD-261120-7KQ2M9XA").unwrap();
+        open_ticket(&complaint, &reference, at, &assessment)
     }
 
     #[test]

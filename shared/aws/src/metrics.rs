@@ -75,7 +75,7 @@ pub fn counter_updates(
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .build()
-            .map_err(|e| StoreError::Permanent(format!("building counter update: {e}")))?;
+            .map_err(|e| StoreError::invalid_request("build counter update", e))?;
         writes.push(TransactWriteItem::builder().update(update).build());
     }
     Ok(writes)

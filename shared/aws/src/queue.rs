@@ -24,9 +24,12 @@ impl SqsQueue {
     }
 
     /// Sends one message with `body` serialised as JSON.
-    pub async fn send_json(&self, what: &str, body: &impl Serialize) -> Result<(), StoreError> {
-        let body = serde_json::to_string(body)
-            .map_err(|e| StoreError::Permanent(format!("serialising {what}: {e}")))?;
+    pub async fn send_json(
+        &self,
+        what: &'static str,
+        body: &impl Serialize,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(body).map_err(|e| StoreError::invalid_request(what, e))?;
         self.client
             .send_message()
             .queue_url(&self.url)

@@ -13,8 +13,8 @@ use redress_domain::config::DomainConfig;
 use redress_domain::metrics;
 use redress_domain::ports::{
     BorrowerHistory, ComplaintLookup, ComplaintState, CreateOutcome, QueueFilter, QueuePage,
-    SaveOutcome, StoreError, Submission, SubmissionLog, TeamQueue, TicketChange, TicketStore,
-    TicketWriter,
+    SaveOutcome, StoreError, StoreFailure, Submission, SubmissionLog, TeamQueue, TicketChange,
+    TicketStore, TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::ticket::{AuditEvent, Ticket};
@@ -85,7 +85,7 @@ impl DynamoStore {
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_string))
             .build()
-            .map_err(|e| StoreError::Permanent(format!("building put: {e}")))?;
+            .map_err(|e| StoreError::invalid_request("build put", e))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -139,7 +139,7 @@ impl DynamoStore {
 }
 
 fn map<T>(r: Result<T, crate::attr::MappingError>) -> Result<T, StoreError> {
-    r.map_err(|e| StoreError::Permanent(format!("stored item does not map: {e}")))
+    r.map_err(|e| StoreError::corrupt("map stored item", e))
 }
 
 /// The ticket as stored: its fields plus keys, the index keys that apply to it, and the
@@ -155,28 +155,26 @@ pub fn ticket_item(
     warning: Duration,
 ) -> Result<Item, StoreError> {
     let mut item = map(to_item(ticket))?;
-    item.insert(PK.into(), s(keys::ticket_pk(&ticket.reference)));
+    let reference = ticket.reference.as_str();
+    item.insert(PK.into(), s(keys::ticket_pk(reference)));
     item.insert(SK.into(), s(keys::TICKET_SK));
     item.insert("entity".into(), s("ticket"));
     if ticket.status.is_open() {
         item.insert(
             keys::TEAM_QUEUE_PK.into(),
-            s(keys::team_queue_pk(&ticket.team)),
+            s(keys::team_queue_pk(ticket.team.as_str())),
         );
         item.insert(
             keys::TEAM_QUEUE_SK.into(),
-            s(keys::team_queue_sk(
-                next_deadline(ticket),
-                &ticket.reference,
-            )),
+            s(keys::team_queue_sk(next_deadline(ticket), reference)),
         );
     }
     if let Some(due) = watch::next_check_at(ticket, warning) {
         item.insert(
             keys::DUE_PK.into(),
-            s(keys::due_pk(keys::due_shard(&ticket.reference))),
+            s(keys::due_pk(keys::due_shard(reference))),
         );
-        item.insert(keys::DUE_SK.into(), s(keys::due_sk(due, &ticket.reference)));
+        item.insert(keys::DUE_SK.into(), s(keys::due_sk(due, reference)));
     }
     item.insert(keys::EXPIRES_AT.into(), expires_at);
     Ok(item)
@@ -193,7 +191,7 @@ pub fn next_deadline(ticket: &Ticket) -> DateTime<Utc> {
 
 fn event_item(event: &AuditEvent, expires: AttributeValue) -> Result<Item, StoreError> {
     let mut item = map(to_item(event))?;
-    item.insert(PK.into(), s(keys::ticket_pk(&event.reference)));
+    item.insert(PK.into(), s(keys::ticket_pk(event.reference.as_str())));
     item.insert(SK.into(), s(keys::event_sk(event.seq)));
     item.insert("entity".into(), s("event"));
     item.insert(keys::EXPIRES_AT.into(), expires);
@@ -204,18 +202,18 @@ fn is_condition_failure(reason: &CancellationReason) -> bool {
     reason.code() == Some("ConditionalCheckFailed")
 }
 
-/// Sorts a cancelled transaction: who failed, and is it worth retrying?
-fn cancellation(reasons: &[CancellationReason]) -> (bool, bool) {
+/// Sorts a cancelled transaction: did the first item's condition fail, and is there a
+/// cause worth retrying (contention or throttling)?
+fn cancellation(reasons: &[CancellationReason]) -> (bool, Option<StoreFailure>) {
     let first_conflict = reasons.first().is_some_and(is_condition_failure);
-    let transient = reasons
-        .iter()
-        .filter_map(CancellationReason::code)
-        .any(|c| {
-            matches!(
-                c,
-                "ThrottlingError" | "TransactionConflict" | "ProvisionedThroughputExceeded"
-            )
-        });
+    let codes = || reasons.iter().filter_map(CancellationReason::code);
+    let transient = if codes().any(|c| c == "TransactionConflict") {
+        Some(StoreFailure::Contention)
+    } else {
+        codes()
+            .find(|c| matches!(*c, "ThrottlingError" | "ProvisionedThroughputExceeded"))
+            .map(|code| StoreFailure::Throttled { code: code.into() })
+    };
     (first_conflict, transient)
 }
 
@@ -246,7 +244,7 @@ impl TicketWriter for DynamoStore {
         ));
         writes.extend(crate::metrics::counter_updates(
             &self.table,
-            &ticket.reference,
+            ticket.reference.as_str(),
             &rows,
         )?);
         for entry in index {
@@ -283,11 +281,8 @@ impl TicketWriter for DynamoStore {
                     if exists {
                         return Ok(CreateOutcome::AlreadyExists);
                     }
-                    if transient {
-                        return Err(StoreError::Transient(format!(
-                            "create ticket: transaction cancelled: {:?}",
-                            tc.cancellation_reasons().iter().filter_map(CancellationReason::code).collect::<Vec<_>>()
-                        )));
+                    if let Some(cause) = transient {
+                        return Err(StoreError::new("create ticket", cause));
                     }
                 }
                 Err(store_error("create ticket", err))
@@ -342,13 +337,13 @@ fn idempotency_hash(key: &str) -> String {
 fn submission_from(item: &Item) -> Result<Submission, StoreError> {
     let field = |name: &str| {
         get_s(item, name)
-            .ok_or_else(|| StoreError::Permanent(format!("submission item lacks {name}")))
+            .ok_or_else(|| StoreError::corrupt("read submission", format!("lacks {name}")))
     };
     Ok(Submission {
         reference: field("reference")?.to_string(),
         received_at: field("received_at")?
             .parse()
-            .map_err(|e| StoreError::Permanent(format!("submission received_at: {e}")))?,
+            .map_err(|e| StoreError::corrupt("read submission", e))?,
         fingerprint: field("fingerprint")?.to_string(),
         enqueued: item
             .get("enqueued")
@@ -550,7 +545,7 @@ impl TicketStore for DynamoStore {
             .expression_attribute_names("#v", "version")
             .expression_attribute_values(":expected", n(before.version))
             .build()
-            .map_err(|e| StoreError::Permanent(format!("building put: {e}")))?;
+            .map_err(|e| StoreError::invalid_request("build put", e))?;
         let mut writes = vec![TransactWriteItem::builder().put(put).build()];
         for event in events {
             writes.push(self.put(
@@ -578,7 +573,7 @@ impl TicketStore for DynamoStore {
         ));
         writes.extend(crate::metrics::counter_updates(
             &self.table,
-            &after.reference,
+            after.reference.as_str(),
             &rows,
         )?);
 
@@ -602,11 +597,11 @@ impl TicketStore for DynamoStore {
                     // An event that already exists means another writer got there first.
                     let event_taken = reasons.iter().skip(1).take(events.len()).any(is_condition_failure);
                     if version_moved || event_taken {
-                        let current = self.ticket_with_history(&after.reference).await?.map(|(t, _)| Box::new(t));
+                        let current = self.ticket_with_history(after.reference.as_str()).await?.map(|(t, _)| Box::new(t));
                         return Ok(SaveOutcome::Conflict { current });
                     }
-                    if transient {
-                        return Err(StoreError::Transient("record change: transaction cancelled by contention".into()));
+                    if let Some(cause) = transient {
+                        return Err(StoreError::new("record change", cause));
                     }
                 }
                 Err(store_error("record change", err))
@@ -625,7 +620,7 @@ fn encode_cursor(key: &Item) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
-    let bad = || StoreError::Permanent("invalid cursor".into());
+    let bad = || StoreError::new("decode cursor", StoreFailure::InvalidCursor);
     let mut item = Item::new();
     for pair in cursor.split('.') {
         let (k, v) = pair.split_once('=').ok_or_else(bad)?;

@@ -164,7 +164,7 @@ impl DynamoStore {
             .as_ref()
             .map(from_item::<Ticket>)
             .transpose()
-            .map_err(|e| StoreError::Permanent(format!("stored ticket does not map: {e}")))?;
+            .map_err(|e| StoreError::corrupt("read ticket", e))?;
         Ok((ticket, reads))
     }
 }

@@ -94,7 +94,7 @@ fn priors() -> Vec<PriorComplaint> {
     .into_iter()
     .map(|(reference, category, days_ago)| PriorComplaint {
         reference: reference.to_string(),
-        category: category.to_string(),
+        category: category.into(),
         received_at: now() - Duration::days(days_ago),
     })
     .collect()
@@ -112,7 +112,7 @@ fn parse_and_assess(config: &DomainConfig, form: &Value, priors: &[PriorComplain
         received_at,
         priors,
     );
-    a.signals.len() + a.route.team.len()
+    a.signals.len() + a.route.team.as_str().len()
 }
 
 fn bench(c: &mut Criterion) {

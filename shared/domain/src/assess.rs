@@ -4,11 +4,12 @@ use crate::borrower::BorrowerKey;
 use crate::classify::Classification;
 use crate::complaint::Complaint;
 use crate::config::DomainConfig;
+use crate::reference::Reference;
 use crate::repeat::{find_repeats, PriorComplaint, RepeatFinding};
 use crate::routing::{RouteDecision, RouteInput};
 use crate::sla::Deadlines;
-use crate::taxonomy::Signal;
-use crate::ticket::{Actor, AuditEvent, Ticket, TicketStatus};
+use crate::taxonomy::{CategoryId, Signal};
+use crate::ticket::{Actor, AuditAction, AuditEvent, Ticket, TicketStatus};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -45,13 +46,14 @@ pub fn assess(
     received_at: DateTime<Utc>,
     priors: &[PriorComplaint],
 ) -> Assessment {
-    let classification = config
-        .classifier
-        .classify(&complaint.text, complaint.category.as_deref());
+    let classification = config.classifier.classify(
+        &complaint.text,
+        complaint.category.as_ref().map(CategoryId::as_str),
+    );
     let window = Duration::days(i64::from(config.routing.repeat_window_days()));
     let repeat = find_repeats(
         reference,
-        &classification.category,
+        classification.category.as_str(),
         received_at,
         window,
         priors,
@@ -61,7 +63,7 @@ pub fn assess(
         signals.insert(Signal::Repeat);
     }
     let route = config.routing.route(&RouteInput {
-        category: &classification.category,
+        category: classification.category.as_str(),
         signals: &signals,
         channel: complaint.channel,
         product: &complaint.product,
@@ -84,12 +86,12 @@ pub fn assess(
 /// The ticket and its first audit event, ready to be written together.
 pub fn open_ticket(
     complaint: &Complaint,
-    reference: &str,
+    reference: &Reference,
     received_at: DateTime<Utc>,
     assessment: &Assessment,
 ) -> (Ticket, AuditEvent) {
     let ticket = Ticket {
-        reference: reference.to_string(),
+        reference: reference.clone(),
         status: TicketStatus::Received,
         received_at,
         channel: complaint.channel,
@@ -123,11 +125,11 @@ pub fn open_ticket(
         transfer_count: 0,
     };
     let event = AuditEvent {
-        reference: reference.to_string(),
+        reference: reference.clone(),
         seq: 1,
         at: received_at,
         actor: Actor::system("intake"),
-        action: "received".to_string(),
+        action: AuditAction::Received,
         from_status: None,
         to_status: TicketStatus::Received,
         detail: format!(

@@ -173,7 +173,7 @@ impl Complaint {
         };
         let category = match string_field(obj, "category", &mut errors) {
             Some(c) if c == OTHER_CATEGORY => None,
-            Some(c) if config.classifier.category(&c).is_some() => Some(c),
+            Some(c) if config.classifier.category(&c).is_some() => Some(CategoryId::from(c)),
             Some(c) => {
                 let ids: Vec<&str> = config
                     .classifier
@@ -297,7 +297,7 @@ impl Complaint {
         form.insert("borrower".into(), Value::Object(borrower));
         form.insert("product".into(), Value::String(self.product.clone()));
         if let Some(c) = &self.category {
-            form.insert("category".into(), Value::String(c.clone()));
+            form.insert("category".into(), Value::String(c.to_string()));
         }
         form.insert(
             "channel".into(),
@@ -671,7 +671,7 @@ mod tests {
             c.borrower.national_id.as_deref(),
             Some("11010519491231002X")
         );
-        assert_eq!(c.category.as_deref(), Some("fees_interest"));
+        assert_eq!(c.category, Some(CategoryId::from("fees_interest")));
         assert_eq!(c.language, Language::Chinese);
         assert!(c.consent_to_contact);
     }

@@ -36,8 +36,8 @@ use crate::config::DomainConfig;
 use crate::sla::SlaPolicy;
 use crate::taxonomy::Bilingual;
 use crate::ticket::{
-    Actor, AuditEvent, DeadlineMarks, ExtensionGrant, Resolution, ResolutionCode, Ticket,
-    TicketStatus,
+    Actor, AuditAction, AuditEvent, DeadlineMarks, ExtensionGrant, Resolution, ResolutionCode,
+    Ticket, TicketStatus,
 };
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -98,19 +98,19 @@ impl Action {
         }
     }
 
-    /// What the audit event of a successful action is called (`analysis_started` …).
-    pub fn event_name(&self) -> &'static str {
+    /// What the audit event of a successful action records.
+    pub fn event_name(&self) -> AuditAction {
         match self {
-            Action::Acknowledge => "acknowledged",
-            Action::StartAnalysis => "analysis_started",
-            Action::AddNote { .. } => "note_added",
-            Action::Resolve { .. } => "resolved",
-            Action::Transfer { .. } => "transferred",
-            Action::Pause { .. } => "paused",
-            Action::Resume => "resumed",
-            Action::Extend { .. } => "extended",
-            Action::Reopen { .. } => "reopened",
-            Action::Close { .. } => "closed",
+            Action::Acknowledge => AuditAction::Acknowledged,
+            Action::StartAnalysis => AuditAction::AnalysisStarted,
+            Action::AddNote { .. } => AuditAction::NoteAdded,
+            Action::Resolve { .. } => AuditAction::Resolved,
+            Action::Transfer { .. } => AuditAction::Transferred,
+            Action::Pause { .. } => AuditAction::Paused,
+            Action::Resume => AuditAction::Resumed,
+            Action::Extend { .. } => AuditAction::Extended,
+            Action::Reopen { .. } => AuditAction::Reopened,
+            Action::Close { .. } => AuditAction::Closed,
         }
     }
 
@@ -137,17 +137,20 @@ impl Action {
 pub enum LifecycleError {
     /// The action is not possible from the ticket's status (`action` is [`Action::name`]).
     #[error("cannot {action} a ticket that is {from}")]
-    InvalidTransition { from: TicketStatus, action: String },
+    InvalidTransition {
+        from: TicketStatus,
+        action: &'static str,
+    },
     /// A field of the action is missing, empty, too long or names nothing known.
     #[error("invalid input: {field}: {message}")]
     InvalidInput { field: String, message: String },
-    /// A rule refuses the action; the text is one of the [`Refusal`] messages.
-    #[error("{0}")]
-    NotAllowed(String),
+    /// A rule refuses the action.
+    #[error("{}", .0.message().en)]
+    NotAllowed(Refusal),
 }
 
-/// The rules that refuse an action, each with a stable code and a bilingual message.
-/// [`LifecycleError::NotAllowed`] carries the English message.
+/// The rules that refuse an action, each with a stable code and a bilingual message
+/// (carried by [`LifecycleError::NotAllowed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Refusal {
     /// A ticket takes one extension.
@@ -173,11 +176,14 @@ pub enum Refusal {
     UnknownPolicy,
     /// The version counter is exhausted.
     TooManyChanges,
+    /// A survey answer for a closed ticket: its survey was already answered (or its
+    /// window ended).
+    SurveyAlreadyAnswered,
 }
 
 impl Refusal {
     /// Every refusal.
-    pub const ALL: [Refusal; 11] = [
+    pub const ALL: [Refusal; 12] = [
         Refusal::ExtensionUsed,
         Refusal::NoExtension,
         Refusal::ExtensionNotLater,
@@ -189,6 +195,7 @@ impl Refusal {
         Refusal::ClosedTicket,
         Refusal::UnknownPolicy,
         Refusal::TooManyChanges,
+        Refusal::SurveyAlreadyAnswered,
     ];
 
     /// Stable machine code (`extension_used` …).
@@ -205,6 +212,7 @@ impl Refusal {
             Refusal::ClosedTicket => "closed_ticket",
             Refusal::UnknownPolicy => "unknown_policy",
             Refusal::TooManyChanges => "too_many_changes",
+            Refusal::SurveyAlreadyAnswered => "already_answered",
         }
     }
 
@@ -245,6 +253,10 @@ impl Refusal {
                 "the ticket has reached the maximum number of changes",
                 "工单变更次数已达上限",
             ),
+            Refusal::SurveyAlreadyAnswered => (
+                "this ticket is closed: its survey was already answered",
+                "该工单已关闭：满意度调查已经填写过",
+            ),
         }
     }
 
@@ -260,28 +272,26 @@ impl Refusal {
 
 impl From<Refusal> for LifecycleError {
     fn from(r: Refusal) -> Self {
-        LifecycleError::NotAllowed(r.texts().0.to_string())
+        LifecycleError::NotAllowed(r)
     }
 }
 
 impl LifecycleError {
-    /// The rule behind a [`LifecycleError::NotAllowed`], when it is one of ours.
+    /// The rule behind a [`LifecycleError::NotAllowed`].
     pub fn refusal(&self) -> Option<Refusal> {
         match self {
-            LifecycleError::NotAllowed(text) => {
-                Refusal::ALL.into_iter().find(|r| r.texts().0 == text)
-            }
+            LifecycleError::NotAllowed(r) => Some(*r),
             _ => None,
         }
     }
 
     /// Stable machine code: `invalid_transition`, `invalid_input`, or the refusal's code
-    /// (`extension_used`, `not_paused` …; `not_allowed` for a text of unknown origin).
+    /// (`extension_used`, `not_paused` …).
     pub fn code(&self) -> &'static str {
         match self {
             LifecycleError::InvalidTransition { .. } => "invalid_transition",
             LifecycleError::InvalidInput { .. } => "invalid_input",
-            LifecycleError::NotAllowed(_) => self.refusal().map_or("not_allowed", Refusal::code),
+            LifecycleError::NotAllowed(r) => r.code(),
         }
     }
 
@@ -300,13 +310,7 @@ impl LifecycleError {
                 en: format!("{field}: {message}"),
                 zh: format!("{}：{}", field_zh(field), input_message_zh(message)),
             },
-            LifecycleError::NotAllowed(text) => match self.refusal() {
-                Some(r) => r.message(),
-                None => Bilingual {
-                    en: text.clone(),
-                    zh: format!("不允许此操作：{text}"),
-                },
-            },
+            LifecycleError::NotAllowed(r) => r.message(),
         }
     }
 }
@@ -381,7 +385,7 @@ pub fn apply(
         }
         return Err(LifecycleError::InvalidTransition {
             from,
-            action: action.name().to_string(),
+            action: action.name(),
         });
     }
     let version = ticket
@@ -497,7 +501,7 @@ pub fn apply(
         seq: version,
         at: now,
         actor: ctx.actor.clone(),
-        action: action.event_name().to_string(),
+        action: action.event_name(),
         from_status: Some(from),
         to_status: t.status,
         detail,
@@ -704,6 +708,7 @@ fn rearm_marks(t: &mut Ticket, before: &crate::sla::Deadlines, ctx: &ActionConte
 pub(crate) mod fixtures {
     use crate::classify::CategorySource;
     use crate::config::DomainConfig;
+    use crate::reference::Reference;
     use crate::taxonomy::{Channel, Language, Priority};
     use crate::ticket::{Ticket, TicketStatus};
     use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -733,7 +738,7 @@ pub(crate) mod fixtures {
             .unwrap()
             .deadlines(received_at, priority);
         Ticket {
-            reference: "RD-TEST-0001".into(),
+            reference: Reference::parse("RD-261123-7E570001").unwrap(),
             status: TicketStatus::Received,
             received_at,
             channel: Channel::Web,
@@ -856,7 +861,7 @@ mod tests {
             assert_eq!(next.status, to);
             assert_eq!(next.version, t.version + 1);
             assert_eq!(event.seq, next.version);
-            assert_eq!(event.action, name);
+            assert_eq!(event.action.as_str(), name);
             assert_eq!(event.at, now);
             assert_eq!(event.actor, alice());
             assert_eq!(event.from_status, Some(from));
@@ -987,7 +992,7 @@ mod tests {
                         e,
                         LifecycleError::InvalidTransition {
                             from: t.status,
-                            action: action.name().into()
+                            action: action.name()
                         }
                     );
                     assert_eq!(e.code(), "invalid_transition");
@@ -1080,7 +1085,7 @@ mod tests {
             paused_at,
         );
         assert_eq!(p.paused_since, Some(paused_at));
-        assert_eq!(e.action, "paused");
+        assert_eq!(e.action, AuditAction::Paused);
         assert_eq!(e.from_status, e.to_status.into());
         let gap = Duration::hours(3) + Duration::minutes(17);
         let (r, e) = ok(&p, Action::Resume, paused_at + gap);
@@ -1220,7 +1225,7 @@ mod tests {
         assert_eq!(grant.resolve_by_after, after);
         assert_eq!(grant.by, "alice");
         assert_eq!(grant.reason, "needs the collection agency's call records");
-        assert_eq!(e.action, "extended");
+        assert_eq!(e.action, AuditAction::Extended);
         assert!(
             e.detail.contains("30 calendar days from receipt"),
             "{}",
@@ -1234,10 +1239,7 @@ mod tests {
             t0 + Duration::days(6),
         )
         .unwrap_err();
-        assert_eq!(
-            e,
-            LifecycleError::NotAllowed("this ticket already had its one extension".into())
-        );
+        assert_eq!(e, LifecycleError::NotAllowed(Refusal::ExtensionUsed));
         assert_eq!(e.code(), "extension_used");
         assert_eq!(e.message().zh, "该工单已使用过唯一一次延期");
     }
@@ -1314,7 +1316,7 @@ mod tests {
             e.detail,
             "from billing to hardship: asks for an instalment plan"
         );
-        assert_eq!(e.action, "transferred");
+        assert_eq!(e.action, AuditAction::Transferred);
         let same = act(
             &x,
             Action::Transfer {
@@ -1348,10 +1350,6 @@ mod tests {
             assert!(codes.insert(r.code()));
             assert!(!r.message().zh.is_empty());
         }
-        assert_eq!(
-            LifecycleError::NotAllowed("other".into()).code(),
-            "not_allowed"
-        );
     }
 
     #[test]

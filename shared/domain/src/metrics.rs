@@ -193,8 +193,8 @@ pub struct MetricDelta {
 fn keys(t: &Ticket) -> [(Dimension, String); 5] {
     [
         (Dimension::All, ALL_VALUE.to_string()),
-        (Dimension::Team, t.team.clone()),
-        (Dimension::Category, t.category.clone()),
+        (Dimension::Team, t.team.to_string()),
+        (Dimension::Category, t.category.to_string()),
         (Dimension::Channel, t.channel.as_str().to_string()),
         (Dimension::Priority, t.priority.as_str().to_string()),
     ]
@@ -769,10 +769,10 @@ mod tests {
             if t.resolved_at.is_none() {
                 let resolve_day = t.deadlines.regulatory_resolve_by.with_timezone(&tz()).date_naive();
                 prop_assert_eq!(on(d, resolve_day, RESOLVE_DUE), 1);
-                prop_assert_eq!(total(d, Dimension::Team, &t.team, RESOLVE_DUE), 1);
+                prop_assert_eq!(total(d, Dimension::Team, t.team.as_str(), RESOLVE_DUE), 1);
             }
             if t.acknowledged_at.is_none() {
-                prop_assert_eq!(total(d, Dimension::Team, &t.team, ACK_DUE), 1);
+                prop_assert_eq!(total(d, Dimension::Team, t.team.as_str(), ACK_DUE), 1);
             }
             // Each histogram holds one time per first acknowledgement / resolution.
             let hist = |prefix: &str| d.iter()

@@ -5,24 +5,129 @@ use crate::assess::{BorrowerIndexEntry, ComplaintMessage};
 use crate::borrower::BorrowerKey;
 use crate::repeat::PriorComplaint;
 use crate::ticket::{AuditEvent, Ticket};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
-/// A storage or queue failure, sorted by what the caller should do about it.
+/// Any error, as the cause of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A storage or queue failure: what was being done and why it failed. Whether a retry
+/// may help follows from the cause ([`StoreError::is_transient`]).
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// Worth retrying: throttling, timeouts, service errors, connection trouble.
-    #[error("transient: {0}")]
-    Transient(String),
-    /// Will fail the same way every time: the request or the stored data is wrong.
-    #[error("permanent: {0}")]
-    Permanent(String),
+#[error("{operation}: {cause}")]
+pub struct StoreError {
+    /// What was being done, as a fixed phrase (`create ticket`, `send notification` …).
+    pub operation: &'static str,
+    #[source]
+    pub cause: StoreFailure,
+}
+
+/// Why a storage or queue operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreFailure {
+    /// The service refused for load: throttling, exceeded capacity. `code` is the
+    /// service's error code.
+    #[error("throttled ({code})")]
+    Throttled { code: String },
+    /// The service failed on its side (internal error, unavailable).
+    #[error("service unavailable ({code})")]
+    Unavailable { code: String },
+    /// No answer in time, or the connection failed.
+    #[error("no answer from the service")]
+    Unreachable(#[source] BoxError),
+    /// A transaction lost to a concurrent one touching the same items.
+    #[error("transaction cancelled by contention")]
+    Contention,
+    /// The service refused the request for good: `code` and `message` are its own.
+    #[error("refused ({code}): {message}")]
+    Rejected { code: String, message: String },
+    /// A stored item (or message) does not map to the domain type.
+    #[error("stored data does not map")]
+    Corrupt(#[source] BoxError),
+    /// The request could not be built or serialised (a bug, not bad input).
+    #[error("request could not be built")]
+    InvalidRequest(#[source] BoxError),
+    /// A page cursor that this store did not issue.
+    #[error("invalid cursor")]
+    InvalidCursor,
+}
+
+impl StoreFailure {
+    /// True if a retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreFailure::Throttled { .. }
+                | StoreFailure::Unavailable { .. }
+                | StoreFailure::Unreachable(_)
+                | StoreFailure::Contention
+        )
+    }
 }
 
 impl StoreError {
+    /// `operation` failed because of `cause`.
+    pub fn new(operation: &'static str, cause: StoreFailure) -> Self {
+        Self { operation, cause }
+    }
+
+    /// A stored item of `operation` that does not map.
+    pub fn corrupt(operation: &'static str, e: impl Into<BoxError>) -> Self {
+        Self::new(operation, StoreFailure::Corrupt(e.into()))
+    }
+
+    /// A request of `operation` that could not be built.
+    pub fn invalid_request(operation: &'static str, e: impl Into<BoxError>) -> Self {
+        Self::new(operation, StoreFailure::InvalidRequest(e.into()))
+    }
+
     /// True if a retry may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Transient(_))
+        self.cause.is_transient()
+    }
+}
+
+/// The time now. A port, so that tests set and move the clock instead of waiting.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stands still until it is set or advanced; clones share one time.
+#[derive(Debug, Clone)]
+pub struct TestClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl TestClock {
+    /// A clock showing `at`.
+    pub fn at(at: DateTime<Utc>) -> Self {
+        Self(Arc::new(Mutex::new(at)))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
+    }
+
+    /// Moves the time on by `by`.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *now += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -215,12 +320,47 @@ pub trait SurveyQueue {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// What a notification is about. Serialised as its snake_case identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A resolved ticket's borrower is invited to the satisfaction survey.
+    SurveyInvitation,
+    /// A deadline is near (to the team lead).
+    DeadlineWarning,
+    /// A deadline has passed (to the team lead).
+    DeadlineBreached,
+}
+
+impl NotificationKind {
+    /// Every kind.
+    pub const ALL: [NotificationKind; 3] = [
+        NotificationKind::SurveyInvitation,
+        NotificationKind::DeadlineWarning,
+        NotificationKind::DeadlineBreached,
+    ];
+
+    /// The identifier in messages (`survey_invitation`, `deadline_warning` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::SurveyInvitation => "survey_invitation",
+            NotificationKind::DeadlineWarning => "deadline_warning",
+            NotificationKind::DeadlineBreached => "deadline_breached",
+        }
+    }
+}
+
+impl std::fmt::Display for NotificationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Something to tell a person outside the system (SMS, e-mail, a team lead's inbox):
 /// ids and facts only, never personal data — the delivery service looks the contact up.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Notification {
-    /// `survey_invitation`, `deadline_warning`, `deadline_breached` …
-    pub kind: String,
+    pub kind: NotificationKind,
     pub reference: String,
     /// The rest, by kind.
     #[serde(flatten)]
@@ -267,4 +407,66 @@ pub trait MetricsReader {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(std::collections::BTreeMap<String, i64>, ReadCost), StoreError>>
            + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_causes_are_retried_and_permanent_ones_are_not() {
+        let transient = [
+            StoreFailure::Throttled {
+                code: "ThrottlingException".into(),
+            },
+            StoreFailure::Unavailable {
+                code: "InternalServerError".into(),
+            },
+            StoreFailure::Unreachable("timed out".into()),
+            StoreFailure::Contention,
+        ];
+        for cause in transient {
+            assert!(StoreError::new("op", cause).is_transient());
+        }
+        let permanent = [
+            StoreFailure::Rejected {
+                code: "ValidationException".into(),
+                message: "bad key".into(),
+            },
+            StoreFailure::Corrupt("missing field".into()),
+            StoreFailure::InvalidRequest("no table".into()),
+            StoreFailure::InvalidCursor,
+        ];
+        for cause in permanent {
+            assert!(!StoreError::new("op", cause).is_transient());
+        }
+    }
+
+    #[test]
+    fn a_store_error_names_its_operation_and_keeps_its_cause() {
+        let e = StoreError::corrupt("read ticket", "missing field `status`");
+        assert_eq!(e.to_string(), "read ticket: stored data does not map");
+        let source = std::error::Error::source(&e).expect("cause");
+        let inner = source.source().expect("the mapping error");
+        assert_eq!(inner.to_string(), "missing field `status`");
+    }
+
+    #[test]
+    fn the_test_clock_moves_only_when_told() {
+        let t0: DateTime<Utc> = "2026-11-23T10:00:00Z".parse().unwrap();
+        let clock = TestClock::at(t0);
+        let shared = clock.clone();
+        assert_eq!(clock.now(), t0);
+        shared.advance(Duration::seconds(90));
+        assert_eq!(clock.now(), t0 + Duration::seconds(90));
+        clock.set(t0);
+        assert_eq!(shared.now(), t0);
+    }
+
+    #[test]
+    fn notification_kinds_serialise_as_their_identifiers() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
 }

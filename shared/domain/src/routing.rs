@@ -167,7 +167,7 @@ impl RoutingTable {
             if !names.insert(rule.name.as_str()) {
                 return err(format!("rule name '{}' is used twice", rule.name));
             }
-            if self.team(&rule.team).is_none() {
+            if self.team(rule.team.as_str()).is_none() {
                 return err(format!(
                     "rule '{}' routes to unknown team '{}'",
                     rule.name, rule.team
@@ -195,7 +195,7 @@ impl RoutingTable {
             if let Some(c) = rule
                 .categories
                 .iter()
-                .find(|c| classifier.category(c).is_none())
+                .find(|c| classifier.category(c.as_str()).is_none())
             {
                 return Err(ConfigError::new(
                     FILE,
@@ -372,7 +372,7 @@ mod tests {
         ) {
             let t = table();
             let d = t.route(&RouteInput { category, signals: &signals, channel, product: "other" });
-            prop_assert!(t.team(&d.team).is_some());
+            prop_assert!(t.team(d.team.as_str()).is_some());
             for boost in &t.boosts {
                 if signals.contains(&boost.signal) {
                     prop_assert!(d.priority >= boost.at_least);

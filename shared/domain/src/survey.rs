@@ -12,7 +12,7 @@
 use crate::complaint::{FieldError, ValidationErrors};
 use crate::lifecycle::{LifecycleError, Refusal};
 use crate::taxonomy::Bilingual;
-use crate::ticket::{Actor, AuditEvent, Ticket, TicketStatus};
+use crate::ticket::{Actor, AuditAction, AuditEvent, Ticket, TicketStatus};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -29,16 +29,10 @@ const SIGNATURE_HEX: usize = 32;
 /// Domain separation: this key signs nothing else with this prefix.
 const TOKEN_DOMAIN: &[u8] = b"survey-token:";
 
-/// The English text of the refusal [`apply_answer`] returns for a closed ticket
-/// (carried by [`LifecycleError::NotAllowed`]; see [`already_answered_message`]).
-pub const ALREADY_ANSWERED: &str = "this ticket is closed: its survey was already answered";
-
-/// The bilingual message for [`ALREADY_ANSWERED`].
+/// The bilingual message of the refusal [`apply_answer`] returns for a closed ticket
+/// ([`Refusal::SurveyAlreadyAnswered`]).
 pub fn already_answered_message() -> Bilingual {
-    Bilingual {
-        en: ALREADY_ANSWERED.into(),
-        zh: "该工单已关闭：满意度调查已经填写过".into(),
-    }
+    Refusal::SurveyAlreadyAnswered.message()
 }
 
 /// Issues and checks survey tokens under one server key.
@@ -480,11 +474,11 @@ pub fn apply_answer(
     let from = ticket.status;
     match from {
         TicketStatus::Resolved => {}
-        TicketStatus::Closed => return Err(LifecycleError::NotAllowed(ALREADY_ANSWERED.into())),
+        TicketStatus::Closed => return Err(Refusal::SurveyAlreadyAnswered.into()),
         _ => {
             return Err(LifecycleError::InvalidTransition {
                 from,
-                action: "answer_survey".into(),
+                action: "answer_survey",
             })
         }
     }
@@ -500,11 +494,11 @@ pub fn apply_answer(
         t.status = TicketStatus::Reopened;
         t.reopened_count = t.reopened_count.saturating_add(1);
         t.resolution = None;
-        "survey_not_solved_reopened"
+        AuditAction::SurveyNotSolvedReopened
     } else {
         t.status = TicketStatus::Closed;
         t.closed_at = Some(now);
-        "survey_answered"
+        AuditAction::SurveyAnswered
     };
     t.version = version;
     let event = AuditEvent {
@@ -515,7 +509,7 @@ pub fn apply_answer(
             id: "borrower".into(),
             role: "borrower".into(),
         },
-        action: action.into(),
+        action,
         from_status: Some(from),
         to_status: t.status,
         detail: format!(
@@ -809,7 +803,7 @@ mod tests {
         assert_eq!(c.resolution, t.resolution);
         assert_eq!(e.seq, 6);
         assert_eq!(e.at, at);
-        assert_eq!(e.action, "survey_answered");
+        assert_eq!(e.action, AuditAction::SurveyAnswered);
         assert_eq!(e.actor.id, "borrower");
         assert_eq!(e.actor.role, "borrower");
         assert_eq!(e.from_status, Some(TicketStatus::Resolved));
@@ -828,14 +822,14 @@ mod tests {
         assert_eq!(r.resolution, None);
         assert_eq!(r.resolved_at, t.resolved_at);
         assert_eq!(r.closed_at, None);
-        assert_eq!(e.action, "survey_not_solved_reopened");
+        assert_eq!(e.action, AuditAction::SurveyNotSolvedReopened);
         assert_eq!(e.to_status, TicketStatus::Reopened);
         assert_eq!(e.detail, "CSAT 1, NPS 0, solved: no");
         // One second past the window, the same answer closes the ticket.
         let late = at + Duration::seconds(1);
         let (c, e) = apply_answer(&t, &answer(1, 0, Solved::No), late, window).unwrap();
         assert_eq!(c.status, TicketStatus::Closed);
-        assert_eq!(e.action, "survey_answered");
+        assert_eq!(e.action, AuditAction::SurveyAnswered);
     }
 
     #[test]
@@ -847,7 +841,10 @@ mod tests {
             .0;
         let e =
             apply_answer(&closed, &answer(5, 10, Solved::Yes), at, Duration::days(30)).unwrap_err();
-        assert_eq!(e, LifecycleError::NotAllowed(ALREADY_ANSWERED.into()));
+        assert_eq!(
+            e,
+            LifecycleError::NotAllowed(Refusal::SurveyAlreadyAnswered)
+        );
         assert_eq!(already_answered_message().en, e.to_string());
         let open = ticket(shanghai("2026-03-02 10:00:00"), Priority::Normal);
         let e =

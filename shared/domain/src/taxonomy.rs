@@ -205,11 +205,99 @@ impl Bilingual {
     }
 }
 
-/// Identifier of a complaint category from the classification rules (`fees_interest`, `other` …).
-pub type CategoryId = String;
+/// Declares a string identifier newtype: serialised as the bare string, compared and
+/// hashed like it (so maps keyed by it can be looked up with a `&str`).
+macro_rules! string_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-/// Identifier of a handling team from the routing table (`billing`, `hardship` …).
-pub type TeamId = String;
+        impl $name {
+            /// Wraps an identifier (configuration has already checked that it exists).
+            pub fn new(id: impl Into<String>) -> Self {
+                Self(id.into())
+            }
+
+            /// The identifier as written in configuration, storage and the API.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                Self(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                Self(id.to_string())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+string_id! {
+    /// Identifier of a complaint category from the classification rules (`fees_interest`,
+    /// `other` …).
+    CategoryId
+}
+
+string_id! {
+    /// Identifier of a handling team from the routing table (`billing`, `hardship` …).
+    TeamId
+}
 
 /// The category used when nothing else fits.
 pub const OTHER_CATEGORY: &str = "other";

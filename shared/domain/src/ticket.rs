@@ -3,6 +3,7 @@
 use crate::borrower::mask;
 use crate::classify::CategorySource;
 use crate::complaint::Complaint;
+use crate::reference::Reference;
 use crate::repeat::RepeatFinding;
 use crate::sla::Deadlines;
 use crate::taxonomy::{Bilingual, CategoryId, Channel, Language, Priority, Signal, TeamId};
@@ -92,7 +93,7 @@ pub struct Contact {
 /// A routed complaint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
-    pub reference: String,
+    pub reference: Reference,
     pub status: TicketStatus,
     pub received_at: DateTime<Utc>,
     pub channel: Channel,
@@ -250,15 +251,112 @@ impl Actor {
 /// One immutable entry of a ticket's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    pub reference: String,
+    pub reference: Reference,
     /// 1 for the first event; strictly increasing per ticket.
     pub seq: u32,
     pub at: DateTime<Utc>,
     pub actor: Actor,
-    /// What happened (`received`, `acknowledged`, `note_added` …).
-    pub action: String,
+    /// What happened.
+    pub action: AuditAction,
     pub from_status: Option<TicketStatus>,
     pub to_status: TicketStatus,
     /// A short account, free of personal data.
     pub detail: String,
+}
+
+/// What an audit event records. Stored and shown as its snake_case identifier
+/// (`received`, `analysis_started`, `deadline_breached` …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// Intake created the ticket.
+    Received,
+    Acknowledged,
+    AnalysisStarted,
+    NoteAdded,
+    Resolved,
+    Transferred,
+    /// The SLA clock was paused (waiting on the borrower).
+    Paused,
+    Resumed,
+    Extended,
+    Reopened,
+    Closed,
+    /// The borrower answered the survey; the ticket closed.
+    SurveyAnswered,
+    /// The borrower said the problem was not solved; the ticket reopened.
+    SurveyNotSolvedReopened,
+    /// The sweeper recorded that a deadline is near.
+    DeadlineWarning,
+    /// The sweeper recorded that a deadline passed.
+    DeadlineBreached,
+}
+
+impl AuditAction {
+    /// Every action, in lifecycle order.
+    pub const ALL: [AuditAction; 15] = [
+        AuditAction::Received,
+        AuditAction::Acknowledged,
+        AuditAction::AnalysisStarted,
+        AuditAction::NoteAdded,
+        AuditAction::Resolved,
+        AuditAction::Transferred,
+        AuditAction::Paused,
+        AuditAction::Resumed,
+        AuditAction::Extended,
+        AuditAction::Reopened,
+        AuditAction::Closed,
+        AuditAction::SurveyAnswered,
+        AuditAction::SurveyNotSolvedReopened,
+        AuditAction::DeadlineWarning,
+        AuditAction::DeadlineBreached,
+    ];
+
+    /// The identifier used in storage and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Received => "received",
+            AuditAction::Acknowledged => "acknowledged",
+            AuditAction::AnalysisStarted => "analysis_started",
+            AuditAction::NoteAdded => "note_added",
+            AuditAction::Resolved => "resolved",
+            AuditAction::Transferred => "transferred",
+            AuditAction::Paused => "paused",
+            AuditAction::Resumed => "resumed",
+            AuditAction::Extended => "extended",
+            AuditAction::Reopened => "reopened",
+            AuditAction::Closed => "closed",
+            AuditAction::SurveyAnswered => "survey_answered",
+            AuditAction::SurveyNotSolvedReopened => "survey_not_solved_reopened",
+            AuditAction::DeadlineWarning => "deadline_warning",
+            AuditAction::DeadlineBreached => "deadline_breached",
+        }
+    }
+
+    /// Parses the identifier written by [`AuditAction::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        AuditAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_actions_serialise_as_their_identifiers_and_parse_back() {
+        for a in AuditAction::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+            let back: AuditAction = serde_json::from_value(a.as_str().into()).unwrap();
+            assert_eq!(back, a);
+        }
+        assert_eq!(AuditAction::parse("teleported"), None);
+    }
 }

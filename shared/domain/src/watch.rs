@@ -16,7 +16,7 @@
 //! never later than the regulatory deadlines.
 
 use crate::taxonomy::Priority;
-use crate::ticket::{Actor, AuditEvent, DeadlineMarks, Ticket};
+use crate::ticket::{Actor, AuditAction, AuditEvent, DeadlineMarks, Ticket};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -50,11 +50,11 @@ impl DeadlineAlert {
     }
 
     /// The audit event's `action`: `deadline_warning` or `deadline_breached`.
-    pub fn event_action(self) -> &'static str {
+    pub fn event_action(self) -> AuditAction {
         if self.is_breach() {
-            "deadline_breached"
+            AuditAction::DeadlineBreached
         } else {
-            "deadline_warning"
+            AuditAction::DeadlineWarning
         }
     }
 }
@@ -195,7 +195,7 @@ pub fn sweep(
                 seq: version,
                 at: now,
                 actor: Actor::system("sweeper"),
-                action: alert.event_action().to_string(),
+                action: alert.event_action(),
                 from_status: Some(t.status),
                 to_status: t.status,
                 detail,
@@ -336,7 +336,7 @@ mod tests {
         assert_eq!(swept.version, 3);
         let (_, e) = &alerts[1];
         assert_eq!(e.seq, 3);
-        assert_eq!(e.action, "deadline_breached");
+        assert_eq!(e.action, AuditAction::DeadlineBreached);
         assert_eq!(e.actor, Actor::system("sweeper"));
         assert_eq!(e.from_status, Some(TicketStatus::Received));
         assert_eq!(e.to_status, TicketStatus::Received);
@@ -360,7 +360,7 @@ mod tests {
             sweep(&t, t.deadlines.acknowledge_by - Duration::hours(3), day()).unwrap();
         let (alert, e) = &alerts[0];
         assert_eq!(*alert, DeadlineAlert::AcknowledgeSoon);
-        assert_eq!(e.action, "deadline_warning");
+        assert_eq!(e.action, AuditAction::DeadlineWarning);
         assert_eq!(e.detail, "acknowledgement due 2026-03-04T15:59:59Z");
         assert_eq!(s.priority, Priority::Low);
     }
@@ -429,7 +429,7 @@ mod tests {
                     }
                     for (i, (alert, e)) in alerts.iter().enumerate() {
                         prop_assert_eq!(e.seq, before.version + 1 + i as u32);
-                        prop_assert_eq!(e.action.as_str(), alert.event_action());
+                        prop_assert_eq!(e.action, alert.event_action());
                     }
                     let breaches = alerts.iter().filter(|(a, _)| a.is_breach()).count();
                     prop_assert!(s.priority >= before.priority);

@@ -527,8 +527,8 @@ async fn run(count: usize, now: DateTime<Utc>, reasons: &Reasons) -> Result<Outc
         };
         let values = [
             (Dimension::All, ALL_VALUE.to_string()),
-            (Dimension::Team, t.team.clone()),
-            (Dimension::Category, t.category.clone()),
+            (Dimension::Team, t.team.to_string()),
+            (Dimension::Category, t.category.to_string()),
             (Dimension::Channel, t.channel.as_str().to_string()),
             (Dimension::Priority, t.priority.as_str().to_string()),
         ];

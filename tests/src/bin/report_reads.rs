@@ -188,7 +188,7 @@ async fn run(
         .routing
         .teams()
         .iter()
-        .map(|t| t.id.clone())
+        .map(|t| t.id.to_string())
         .collect();
     let started = Instant::now();
     let (overdue_counts, overdue) = store.overdue_now(&teams, Dimension::Team, now).await?;
@@ -270,14 +270,14 @@ async fn seed(
                 let b = (i as u64).to_be_bytes();
                 let reference = Reference::generate(at, [b[3], b[4], b[5], b[6], b[7]]);
                 let assessment = assess(&config, &complaint, reference.as_str(), at, &[]);
-                let (ticket, event) = open_ticket(&complaint, reference.as_str(), at, &assessment);
+                let (ticket, event) = open_ticket(&complaint, &reference, at, &assessment);
                 let index: Vec<BorrowerIndexEntry> = keyer
                     .keys(&complaint.borrower)
                     .into_iter()
                     .map(|key| BorrowerIndexEntry {
                         key,
                         prior: PriorComplaint {
-                            reference: ticket.reference.clone(),
+                            reference: ticket.reference.to_string(),
                             category: ticket.category.clone(),
                             received_at: ticket.received_at,
                         },

@@ -144,7 +144,7 @@ fn ticket(config: &DomainConfig, at: DateTime<Utc>, n: u64) -> Result<Ticket> {
     let b = n.to_be_bytes();
     let reference = Reference::generate(at, [b[3], b[4], b[5], b[6], b[7]]);
     let assessment = assess(config, &complaint, reference.as_str(), at, &[]);
-    Ok(open_ticket(&complaint, reference.as_str(), at, &assessment).0)
+    Ok(open_ticket(&complaint, &reference, at, &assessment).0)
 }
 
 /// Stores `stored` tickets: `DUE` received 20 days ago (both deadlines passed), the rest

@@ -71,7 +71,7 @@ fn show_time_value(lang: Lang, v: &Value) -> Option<String> {
 fn page_token<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> (String, Vec<String>) {
     let secure = is_https(request);
     let key = CsrfKey::from_status_secrets(&deps.secrets);
-    let (token, fresh) = key.for_page(cookie(request, csrf::cookie_name(secure)), (deps.now)());
+    let (token, fresh) = key.for_page(cookie(request, csrf::cookie_name(secure)), deps.clock.now());
     let cookies = if fresh {
         vec![csrf::set_cookie(&token, secure)]
     } else {
@@ -86,7 +86,7 @@ fn csrf_ok<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, form: &Form) -> bool {
     key.check(
         cookie(request, csrf::cookie_name(is_https(request))),
         form.get("csrf_token"),
-        (deps.now)(),
+        deps.clock.now(),
     )
 }
 
@@ -242,7 +242,7 @@ impl FormView<'_> {
                 out,
                 "<label class=\"choice\"><input type=\"radio\" name=\"category\" value=\"{id}\"{checked}>\
 <span><strong>{label}</strong><small>{desc}</small></span></label>",
-                id = esc(&c.id),
+                id = esc(c.id.as_str()),
                 checked = if chosen == c.id { " checked" } else { "" },
                 label = esc(&label),
                 desc = esc(lang.pick(&c.description)),

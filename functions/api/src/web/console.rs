@@ -125,7 +125,7 @@ pub(crate) fn shell<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<B
         let _ = write!(
             teams,
             "<option value=\"{}\">{}</option>",
-            esc(&t.id),
+            esc(t.id.as_str()),
             esc(lang.pick(&t.name))
         );
     }
@@ -134,7 +134,7 @@ pub(crate) fn shell<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<B
         let _ = write!(
             categories,
             "<option value=\"{}\">{}</option>",
-            esc(&c.id),
+            esc(c.id.as_str()),
             esc(lang.pick(&c.label))
         );
     }
@@ -246,7 +246,7 @@ where
     S: TeamQueue + Sync,
 {
     let lang = Lang::of(request, None);
-    let now = (deps.now)();
+    let now = deps.clock.now();
     let answer = crate::tickets::list(deps, request)
         .await
         .unwrap_or_else(|e| e.into_response());
@@ -413,7 +413,7 @@ where
     S: TicketStore + Sync,
 {
     let lang = Lang::of(request, None);
-    let now = (deps.now)();
+    let now = deps.clock.now();
     let answer = crate::tickets::show(deps, request, reference)
         .await
         .unwrap_or_else(|e| e.into_response());
@@ -638,7 +638,7 @@ where
             .map(|x| {
                 format!(
                     "<option value=\"{}\">{}</option>",
-                    esc(&x.id),
+                    esc(x.id.as_str()),
                     esc(lang.pick(&x.name))
                 )
             })

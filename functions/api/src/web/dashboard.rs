@@ -173,7 +173,7 @@ pub(crate) fn buckets(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDa
 
 pub(crate) fn shell<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Body> {
     let lang = Lang::of(request, None);
-    let today = (deps.now)().date_naive();
+    let today = deps.clock.now().date_naive();
     let from = today - Duration::days(29);
     let mut reports = String::new();
     for (id, en, zh) in REPORTS {
@@ -413,7 +413,7 @@ where
     S: MetricsReader + Sync,
 {
     let lang = Lang::of(request, None);
-    let today = (deps.now)().date_naive();
+    let today = deps.clock.now().date_naive();
     let default_from = (today - Duration::days(29)).format("%Y-%m-%d").to_string();
     let default_to = today.format("%Y-%m-%d").to_string();
     let from = query(request, "from").unwrap_or(&default_from).to_string();
