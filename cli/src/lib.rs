@@ -5,4 +5,5 @@
 pub mod classify;
 pub mod config;
 pub mod dlq;
+pub mod outbox;
 pub mod report;

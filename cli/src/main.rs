@@ -50,6 +50,28 @@ enum Command {
     ///
     /// Example: redress report --from 2026-11-01 --to 2026-11-30 --by team
     Report(ReportArgs),
+    /// List what the notifier delivered: when, sent or skipped (and why), e-mail or SMS,
+    /// to whom (masked), which template, which ticket. No message bodies unless
+    /// --bodies (local stack only: read from moto's record of SES and SNS).
+    ///
+    /// Example: redress outbox --days 2 --bodies
+    Outbox(OutboxArgs),
+}
+
+#[derive(Args)]
+struct OutboxArgs {
+    /// How many UTC days back to list, today included.
+    #[arg(long, default_value_t = 1)]
+    days: u32,
+    /// Show each message's text (subject and body, or the SMS) from moto's record.
+    #[arg(long)]
+    bodies: bool,
+    /// Where moto listens (its /moto-api/ has the messages).
+    #[arg(long, env = "AWS_ENDPOINT_URL_SQS", value_name = "URL")]
+    moto_url: Option<String>,
+    /// The tickets table.
+    #[arg(long, env = "TICKETS_TABLE", default_value = "redress-TicketsTable")]
+    table: String,
 }
 
 #[derive(Args)]
@@ -198,6 +220,9 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", config::check(dir.config_dir.as_deref())?);
             Ok(())
         }
+        Command::Outbox(args) => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(run_outbox(args)),
         Command::Dlq(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")?
             .block_on(run_dlq(args)),
@@ -328,5 +353,27 @@ async fn run_report(args: ReportArgs) -> anyhow::Result<()> {
             println!("{}", redress_cli::report::table(&built));
         }
     }
+    Ok(())
+}
+
+async fn run_outbox(args: OutboxArgs) -> anyhow::Result<()> {
+    let aws = redress_aws::load_aws_config().await;
+    let store = redress_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &args.table);
+    let today = Utc::now().date_naive();
+    let days: Vec<_> = (0..args.days.max(1))
+        .rev()
+        .map(|back| today - chrono::Duration::days(i64::from(back)))
+        .collect();
+    let logs = redress_cli::outbox::deliveries(&store, &days).await?;
+    let bodies = if args.bodies {
+        let url = args
+            .moto_url
+            .as_deref()
+            .context("--bodies reads moto's record: set --moto-url or AWS_ENDPOINT_URL_SQS")?;
+        Some(redress_cli::outbox::moto_bodies(url).await?)
+    } else {
+        None
+    };
+    print!("{}", redress_cli::outbox::render(&logs, bodies.as_ref()));
     Ok(())
 }

@@ -71,6 +71,7 @@ async fn main() -> Result<()> {
         "  notifications:      {}",
         pipeline.resources.queue_url("NotificationsQueue")?
     );
+    println!("  notifier:           SES and SNS on moto (redress outbox lists what was sent)");
     match args.sweep_every {
         0 => println!("  deadline sweeper:   off"),
         secs => println!("  deadline sweeper:   every {secs} s"),
@@ -96,6 +97,10 @@ async fn main() -> Result<()> {
         "  COMPLAINTS_DLQ_URL={} COMPLAINTS_QUEUE_URL={} target/debug/redress dlq list",
         pipeline.resources.queue_url("ComplaintsDeadLetterQueue")?,
         pipeline.resources.queue_url("ComplaintsQueue")?
+    );
+    println!(
+        "  TICKETS_TABLE={} target/debug/redress outbox --bodies",
+        pipeline.resources.table("TicketsTable")?
     );
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()

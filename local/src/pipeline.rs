@@ -28,6 +28,11 @@ pub const API_FUNCTION: &str = "ApiFunction";
 pub const INTAKE_FUNCTION: &str = "IntakeFunction";
 pub const SURVEYS_FUNCTION: &str = "SurveysFunction";
 pub const SWEEPER_FUNCTION: &str = "SweeperFunction";
+pub const NOTIFIER_FUNCTION: &str = "NotifierFunction";
+
+/// The notifier's dependencies as the runner builds them.
+pub type LocalNotifierDeps =
+    redress_notifier::NotifierDeps<redress_aws::DynamoStore, redress_notifier::senders::AwsSenders>;
 
 /// The sweeper's dependencies as the runner builds them.
 pub type LocalSweeperDeps = SweeperDeps<redress_aws::DynamoStore, redress_aws::SqsQueue>;
@@ -68,6 +73,27 @@ pub struct LocalOptions {
     /// more often shows alerts sooner). `None`: never on its own — tests call
     /// [`LocalPipeline::sweep_now`].
     pub sweep_every: Option<Duration>,
+    /// Local values of the template parameters functions reference. `PublicBaseUrl`
+    /// defaults to the local server's address.
+    pub parameters: BTreeMap<String, String>,
+    /// Run the notifier on the notifications queue (SES and SNS are moto's). Off, the
+    /// messages stay on the queue for a test to read.
+    pub deliver_notifications: bool,
+}
+
+/// Local values of the notifier's template parameters.
+pub fn development_parameters() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "NotificationsFromAddress".to_string(),
+            "notifications@redress.example".to_string(),
+        ),
+        (
+            "NotificationsSesIdentity".to_string(),
+            "redress.example".to_string(),
+        ),
+        ("SmsSenderId".to_string(), String::new()),
+    ])
 }
 
 impl LocalOptions {
@@ -81,6 +107,8 @@ impl LocalOptions {
             secrets: development_secrets(),
             region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
             sweep_every: None,
+            parameters: development_parameters(),
+            deliver_notifications: true,
         }
     }
 }
@@ -97,6 +125,11 @@ pub struct LocalPipeline {
     pub sqs: aws_sdk_sqs::Client,
     pub api: Arc<ApiDeps<redress_aws::DynamoStore, redress_aws::SqsQueues>>,
     pub sweeper: Arc<LocalSweeperDeps>,
+    /// SES and SNS clients on the local stack (moto).
+    pub ses: aws_sdk_sesv2::Client,
+    pub sns: aws_sdk_sns::Client,
+    /// moto's own address (its `/moto-api/` shows what SES and SNS "sent").
+    pub moto_url: Option<String>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -112,13 +145,34 @@ impl LocalPipeline {
         let config =
             Arc::new(DomainConfig::from_env().context("loading the domain configuration")?);
 
+        let listener = TcpListener::bind(options.http_addr)
+            .await
+            .with_context(|| format!("binding {}", options.http_addr))?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let mut parameters = options.parameters.clone();
+        parameters
+            .entry("PublicBaseUrl".to_string())
+            .or_insert_with(|| base_url.clone());
         let mut environments = BTreeMap::new();
         for f in &template.functions {
             environments.insert(
                 f.logical_id.clone(),
-                resolve_environment(f, &resources, &options.secrets)?,
+                resolve_environment(f, &resources, &options.secrets, &parameters)?,
             );
         }
+        // moto serves SES and SNS on the same port as SQS.
+        let moto_url = std::env::var("AWS_ENDPOINT_URL_SQS").ok();
+        let endpoint = |service_var: &str| std::env::var(service_var).ok().or(moto_url.clone());
+        let mut ses_config = aws_sdk_sesv2::config::Builder::from(&aws);
+        if let Some(url) = endpoint("AWS_ENDPOINT_URL_SESV2") {
+            ses_config = ses_config.endpoint_url(url);
+        }
+        let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
+        let mut sns_config = aws_sdk_sns::config::Builder::from(&aws);
+        if let Some(url) = endpoint("AWS_ENDPOINT_URL_SNS") {
+            sns_config = sns_config.endpoint_url(url);
+        }
+        let sns = aws_sdk_sns::Client::from_conf(sns_config.build());
         let function = |id: &str| {
             template
                 .function(id)
@@ -146,13 +200,25 @@ impl LocalPipeline {
             Arc::clone(&config),
         )?);
 
+        let notifier_config = Arc::new(
+            redress_notifier::config::NotifyConfig::from_env(&config)
+                .context("loading config/notifications.toml")?,
+        );
+        let mut notifier = LocalNotifierDeps::from_env(
+            &environments[NOTIFIER_FUNCTION],
+            &aws,
+            &config,
+            notifier_config,
+        )?;
+        notifier.sender.ses = ses.clone();
+        notifier.sender.sns = sns.clone();
+        if options.deliver_notifications {
+            crate::provision::verify_sender(&ses, &notifier.sender.from).await?;
+        }
+        let notifier = Arc::new(notifier);
+
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-
-        let listener = TcpListener::bind(options.http_addr)
-            .await
-            .with_context(|| format!("binding {}", options.http_addr))?;
-        let base_url = format!("http://{}", listener.local_addr()?);
         let api_for_http = Arc::clone(&api);
         let handler: HttpHandler = Arc::new(move |request| {
             let deps = Arc::clone(&api_for_http);
@@ -174,11 +240,20 @@ impl LocalPipeline {
             let deps = Arc::clone(&surveys);
             Box::pin(async move { redress_surveys::handle(&deps, event).await })
         });
-        // Each queue consumer of the template gets a poller, as an event source mapping.
-        for (function_id, handler) in [
+        let notifier_for_poller = Arc::clone(&notifier);
+        let notifier_handler: SqsHandler = Arc::new(move |event| {
+            let deps = Arc::clone(&notifier_for_poller);
+            Box::pin(async move { redress_notifier::handle(&deps, event).await })
+        });
+        let mut consumers = vec![
             (INTAKE_FUNCTION, intake_handler),
             (SURVEYS_FUNCTION, surveys_handler),
-        ] {
+        ];
+        if options.deliver_notifications {
+            consumers.push((NOTIFIER_FUNCTION, notifier_handler));
+        }
+        // Each queue consumer of the template gets a poller, as an event source mapping.
+        for (function_id, handler) in consumers {
             for (queue_id, batch_size) in &function(function_id)?.sqs_events {
                 let (url, arn) = resources.queues.get(queue_id).cloned().ok_or_else(|| {
                     anyhow!("{function_id} reads {queue_id}, which is not a queue of the template")
@@ -220,6 +295,9 @@ impl LocalPipeline {
             sqs,
             api,
             sweeper,
+            ses,
+            sns,
+            moto_url,
             shutdown,
             tasks,
         })

@@ -257,10 +257,13 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, spec: &TableSpec, name: &s
 }
 
 /// A function's environment with every `Ref`, `GetAtt` and secret resolved locally.
+/// `parameters` holds the local values of the template's parameters that functions
+/// reference (`Ref: NotificationsFromAddress` …).
 pub fn resolve_environment(
     function: &FunctionSpec,
     resources: &Resources,
     secrets: &BTreeMap<String, String>,
+    parameters: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>> {
     function
         .environment
@@ -271,9 +274,12 @@ pub fn resolve_environment(
                 EnvValue::Ref(id) => match (resources.tables.get(id), resources.queues.get(id)) {
                     (Some(table), _) => table.clone(),
                     (_, Some((url, _))) => url.clone(),
-                    _ => bail!(
-                        "{name}: Ref to {id}, which is neither a table nor a queue of the template"
-                    ),
+                    _ => match parameters.get(id) {
+                        Some(value) => value.clone(),
+                        None => bail!(
+                            "{name}: Ref to {id}, which is neither a table nor a queue of the template nor a parameter with a local value"
+                        ),
+                    },
                 },
                 EnvValue::GetAtt(id, attr) => match (resources.queues.get(id), attr.as_str()) {
                     (Some((_, arn)), "Arn") => arn.clone(),
@@ -290,4 +296,33 @@ pub fn resolve_environment(
             Ok((name.clone(), resolved))
         })
         .collect()
+}
+
+/// Verifies the notifier's sender with moto's SES (SES refuses to send from an
+/// unverified identity, in AWS as in moto), so e-mail works locally as deployed.
+pub async fn verify_sender(ses: &aws_sdk_sesv2::Client, from: &str) -> Result<()> {
+    // `Name <address>` or a bare address.
+    let address = from
+        .rsplit_once('<')
+        .map(|(_, rest)| rest.trim_end_matches('>'))
+        .unwrap_or(from)
+        .trim();
+    let existing = ses
+        .list_email_identities()
+        .send()
+        .await
+        .context("listing SES identities (is moto running?)")?;
+    if existing
+        .email_identities()
+        .iter()
+        .any(|i| i.identity_name() == Some(address))
+    {
+        return Ok(());
+    }
+    ses.create_email_identity()
+        .email_identity(address)
+        .send()
+        .await
+        .with_context(|| format!("verifying the SES sender {address}"))?;
+    Ok(())
 }

@@ -30,6 +30,16 @@ pub fn workspace_root() -> PathBuf {
 /// Starts an isolated pipeline. Failed messages are retried after one second, so a
 /// poison message reaches the dead-letter queue within seconds.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(false).await
+}
+
+/// Starts an isolated pipeline whose notifier delivers the notifications queue to moto's
+/// SES and SNS (tests of delivery). Other tests leave the messages on the queue to read.
+pub async fn spawn_delivering_app() -> TestApp {
+    spawn_app_with(true).await
+}
+
+async fn spawn_app_with(deliver_notifications: bool) -> TestApp {
     // Logs go to the test's output (shown for failures); a test that installed its own
     // subscriber first keeps it.
     let _ = tracing_subscriber::fmt()
@@ -45,6 +55,7 @@ pub async fn spawn_app() -> TestApp {
     let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let mut options = LocalOptions::new(workspace_root(), prefix);
     options.retry_after = Some(Duration::from_secs(1));
+    options.deliver_notifications = deliver_notifications;
     let pipeline = LocalPipeline::start(options)
         .await
         .expect("pipeline starts on the local stack");

@@ -29,8 +29,8 @@ use redress_aws::env::{self, EnvError, VarSource};
 use redress_aws::{DynamoStore, SdkConfig, SqsQueue, SqsQueues};
 use redress_domain::config::DomainConfig;
 use redress_domain::ports::{
-    Clock, ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, SubmissionLog, SurveyLookup,
-    SurveyQueue, SystemClock, TeamQueue, TicketStore,
+    Clock, ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, Outbox, SubmissionLog,
+    SurveyLookup, SurveyQueue, SystemClock, TeamQueue, TicketStore,
 };
 use redress_domain::reference::StatusSecrets;
 use redress_domain::survey::SurveyTokens;
@@ -94,6 +94,7 @@ where
         + TeamQueue
         + SurveyLookup
         + MetricsReader
+        + Outbox
         + Sync,
     Q: ComplaintQueue + SurveyQueue + Notifier + Sync,
 {

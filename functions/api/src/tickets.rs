@@ -16,12 +16,14 @@ use crate::ApiDeps;
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
+use redress_aws::outbox::relay;
 use redress_domain::borrower::mask;
 use redress_domain::config::DomainConfig;
 use redress_domain::lifecycle::{apply, Action, ActionContext, LifecycleError};
+use redress_domain::notify;
 use redress_domain::ports::{
-    Notification, NotificationKind, Notifier, QueueFilter, SaveOutcome, TeamQueue, TicketChange,
-    TicketStore,
+    Notification, NotificationKind, Notifier, Outbox, OutboxEntry, QueueFilter, SaveOutcome,
+    TeamQueue, TicketChange, TicketStore,
 };
 use redress_domain::taxonomy::Priority;
 use redress_domain::ticket::{Actor, AuditEvent, Contact, Ticket, TicketStatus};
@@ -321,7 +323,7 @@ pub(crate) async fn act<S, Q>(
     reference: &str,
 ) -> Result<Response<Body>, ApiError>
 where
-    S: TicketStore + Sync,
+    S: TicketStore + Outbox + Sync,
     Q: Notifier + Sync,
 {
     let who = principal(request)?;
@@ -393,18 +395,29 @@ where
     };
     let (changed, event) = apply(&ticket, &action, &ctx)
         .map_err(|e| lifecycle_error(e, &ticket, &who, &deps.config, now))?;
+    // Resolving tells the borrower (the summary, then the survey link): the outbox
+    // entries are written with the change, so neither is lost if the queue is down.
+    let outbox =
+        if changed.status == TicketStatus::Resolved && ticket.status != TicketStatus::Resolved {
+            vec![
+                notify::resolution(&changed, &event),
+                survey_invitation(deps, &changed, &event),
+            ]
+        } else {
+            Vec::new()
+        };
     let change = TicketChange {
         before: &ticket,
         after: &changed,
         events: std::slice::from_ref(&event),
         survey: None,
         now,
+        outbox: &outbox,
     };
     match deps.store.record_change(&change).await? {
         SaveOutcome::Saved => {
-            if changed.status == TicketStatus::Resolved {
-                invite_to_survey(deps, &changed, now).await;
-            }
+            // Right after the commit; whatever fails here the sweeper's relay run sends.
+            relay(&deps.store, &deps.queue, &outbox).await;
             info!(reference = %changed.reference, action = %event.action, version = changed.version, user = %who.user, "ticket changed");
             Ok(json_response(
                 StatusCode::OK,
@@ -451,14 +464,14 @@ fn lifecycle_error(
     }
 }
 
-/// Sends the borrower a survey invitation: a signed, single-use, expiring token for this
-/// ticket, delivered by SMS or e-mail outside this system. A failed send is logged; the
-/// resolution itself stands.
-async fn invite_to_survey<S, Q>(deps: &ApiDeps<S, Q>, ticket: &Ticket, now: DateTime<Utc>)
-where
-    Q: Notifier + Sync,
-{
-    let expires_at = now + deps.config.sla.survey_token_validity();
+/// The survey invitation for a resolved ticket: a signed, single-use, expiring token,
+/// delivered by the notifier (SMS or e-mail) through the outbox.
+fn survey_invitation<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    ticket: &Ticket,
+    event: &AuditEvent,
+) -> OutboxEntry {
+    let expires_at = event.at + deps.config.sla.survey_token_validity();
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let token = deps
         .survey_tokens
@@ -472,15 +485,11 @@ where
     );
     fields.insert("token".into(), json!(token));
     fields.insert("expires_at".into(), json!(expires_at));
+    fields.insert("event_seq".into(), json!(event.seq));
     let notification = Notification {
         kind: NotificationKind::SurveyInvitation,
         reference: ticket.reference.to_string(),
         fields,
     };
-    match deps.queue.notify(&notification).await {
-        Ok(()) => info!(reference = %ticket.reference, "survey invitation sent"),
-        Err(e) => {
-            tracing::error!(reference = %ticket.reference, error = %e, "survey invitation not sent")
-        }
-    }
+    OutboxEntry::new(notification, event.seq, event.at)
 }

@@ -16,27 +16,33 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Duration;
 use redress_aws::env::{self, EnvError, VarSource};
-use redress_aws::{DynamoStore, SdkConfig};
+use redress_aws::outbox::relay;
+use redress_aws::{DynamoStore, SdkConfig, SqsQueue};
 use redress_domain::assess::{assess, open_ticket, BorrowerIndexEntry, ComplaintMessage};
 use redress_domain::borrower::BorrowerKeyer;
 use redress_domain::complaint::{Complaint, ParseMode};
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::{BorrowerHistory, CreateOutcome, StoreError, TicketWriter};
+use redress_domain::notify;
+use redress_domain::ports::{
+    BorrowerHistory, CreateOutcome, Notifier, Outbox, StoreError, TicketWriter,
+};
 use redress_domain::reference::Reference;
 use redress_domain::repeat::PriorComplaint;
 use std::sync::Arc;
 use tracing::{error, info, instrument, warn};
 
 /// What the intake handler needs, built once per cold start.
-pub struct IntakeDeps<S> {
+pub struct IntakeDeps<S, N = SqsQueue> {
     pub config: Arc<DomainConfig>,
     pub keyer: BorrowerKeyer,
     pub store: S,
+    /// The notifications queue (the acknowledgement, relayed from the outbox).
+    pub notifier: N,
 }
 
 impl IntakeDeps<DynamoStore> {
     /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
-    /// `BORROWER_HMAC_KEY`, `RETENTION_DAYS`).
+    /// `BORROWER_HMAC_KEY`, `RETENTION_DAYS`, `NOTIFICATIONS_QUEUE_URL`).
     pub fn from_env(
         vars: &dyn VarSource,
         aws: &SdkConfig,
@@ -48,10 +54,15 @@ impl IntakeDeps<DynamoStore> {
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
             .with_retention_days(retention_days)
             .with_config(&config);
+        let notifier = SqsQueue::new(
+            aws_sdk_sqs::Client::new(aws),
+            env::required(vars, "NOTIFICATIONS_QUEUE_URL")?,
+        );
         Ok(Self {
             config,
             keyer,
             store,
+            notifier,
         })
     }
 }
@@ -77,9 +88,10 @@ impl Outcome {
 }
 
 /// Handles one SQS batch and reports the messages to retry.
-pub async fn handle<S>(deps: &IntakeDeps<S>, event: SqsEvent) -> SqsBatchResponse
+pub async fn handle<S, N>(deps: &IntakeDeps<S, N>, event: SqsEvent) -> SqsBatchResponse
 where
-    S: TicketWriter + BorrowerHistory + Sync,
+    S: TicketWriter + BorrowerHistory + Outbox + Sync,
+    N: Notifier + Sync,
 {
     let mut response = SqsBatchResponse::default();
     for message in &event.records {
@@ -93,9 +105,10 @@ where
 
 /// Processes one message; never panics, and logs ids only.
 #[instrument(skip_all, fields(message_id = message.message_id.as_deref().unwrap_or("-"), reference))]
-pub async fn process<S>(deps: &IntakeDeps<S>, message: &SqsMessage) -> Outcome
+pub async fn process<S, N>(deps: &IntakeDeps<S, N>, message: &SqsMessage) -> Outcome
 where
-    S: TicketWriter + BorrowerHistory + Sync,
+    S: TicketWriter + BorrowerHistory + Outbox + Sync,
+    N: Notifier + Sync,
 {
     let outcome = match try_process(deps, message).await {
         Ok(outcome) => outcome,
@@ -129,9 +142,13 @@ enum IntakeError {
     Store(#[from] StoreError),
 }
 
-async fn try_process<S>(deps: &IntakeDeps<S>, message: &SqsMessage) -> Result<Outcome, IntakeError>
+async fn try_process<S, N>(
+    deps: &IntakeDeps<S, N>,
+    message: &SqsMessage,
+) -> Result<Outcome, IntakeError>
 where
-    S: TicketWriter + BorrowerHistory + Sync,
+    S: TicketWriter + BorrowerHistory + Outbox + Sync,
+    N: Notifier + Sync,
 {
     let body = message
         .body
@@ -177,8 +194,19 @@ where
         })
         .collect();
     let reference = ticket.reference.to_string();
-    match deps.store.create_ticket(&ticket, &event, &index).await? {
-        CreateOutcome::Created => Ok(Outcome::Stored { reference }),
+    // The borrower's acknowledgement goes to the outbox with the ticket; the notifier
+    // decides from the ticket whether the borrower may be told.
+    let outbox = [notify::acknowledgement(&ticket, &event)];
+    match deps
+        .store
+        .create_ticket(&ticket, &event, &index, &outbox)
+        .await?
+    {
+        CreateOutcome::Created => {
+            // Right after the commit; a failure leaves it for the sweeper's relay run.
+            relay(&deps.store, &deps.notifier, &outbox).await;
+            Ok(Outcome::Stored { reference })
+        }
         CreateOutcome::AlreadyExists => Ok(Outcome::Duplicate { reference }),
     }
 }

@@ -188,6 +188,7 @@ async fn try_process<S: TicketStore + Sync>(
         events: std::slice::from_ref(&event),
         survey: Some(&record),
         now: msg.received_at,
+        outbox: &[],
     };
     match deps.store.record_change(&change).await? {
         SaveOutcome::Saved => Ok(Outcome::Recorded {

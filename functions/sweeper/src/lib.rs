@@ -1,5 +1,7 @@
 //! The deadline sweeper: on a schedule, records every deadline warning and breach that
-//! has fallen due, once, and tells the team lead through the notifications queue.
+//! has fallen due, once, and tells the team through the notifications queue. Each run
+//! first relays what the outbox still holds (notifications committed with a change but
+//! not yet queued, by any writer).
 //!
 //! A run never scans the table. It reads the `DueIndex` (sparse: only tickets with a
 //! warning or breach still to record carry its keys, sorted by when the next one falls
@@ -10,17 +12,20 @@
 //! audit event, conditioned on the ticket's version. A second run (or two overlapping
 //! runs) finds the mark and records nothing; a team member acting at the same moment
 //! wins, and this run leaves the ticket to the next, which sees the fresh state. The
-//! notification is sent only after that transaction commits.
+//! notifications are written to the outbox in that transaction and queued after it
+//! commits.
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt};
 use redress_aws::env::{self, EnvError, VarSource};
+use redress_aws::outbox::relay;
 use redress_aws::sweep::{DueList, Reads};
 use redress_aws::{DynamoStore, SdkConfig, SqsQueue};
 use redress_domain::config::DomainConfig;
 use redress_domain::ports::{
-    Notification, NotificationKind, Notifier, SaveOutcome, StoreError, TicketChange, TicketStore,
+    Notification, NotificationKind, Notifier, Outbox, OutboxEntry, SaveOutcome, StoreError,
+    TicketChange, TicketStore,
 };
 use redress_domain::reference::Reference;
 use redress_domain::taxonomy::{Priority, TeamId};
@@ -30,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
-use tracing::{error, info, instrument, warn};
+use tracing::{error, info, instrument};
 
 /// At most this many due tickets are taken from each due-index shard per run (the
 /// earliest first): 8 × 250 = 2,000 tickets, well inside the function's 60 s timeout.
@@ -38,8 +43,11 @@ use tracing::{error, info, instrument, warn};
 pub const PER_SHARD_PER_RUN: usize = 250;
 /// Tickets swept at once.
 pub const CONCURRENCY: usize = 16;
-/// Attempts to send one notification before giving up on it.
-const SEND_ATTEMPTS: u32 = 3;
+/// Outbox entries older than this are relayed by the sweep (younger ones are still
+/// being relayed by the writer that committed them).
+pub const OUTBOX_GRACE: Duration = Duration::minutes(1);
+/// At most this many leftover outbox entries are relayed per run.
+pub const OUTBOX_PER_RUN: usize = 500;
 
 /// The scheduled event that starts a run (EventBridge, `rate(5 minutes)`).
 pub type ScheduledEvent = CloudWatchEvent<serde_json::Value>;
@@ -208,8 +216,13 @@ pub struct SweepReport {
     /// Warnings and breaches recorded (one audit event each).
     pub alerts_recorded: usize,
     pub notifications_sent: usize,
-    /// Notifications that could not be sent after retries (their alerts are recorded).
+    /// Notifications that could not be queued after retries (their alerts are recorded,
+    /// the notifications stay in the outbox for the next run's relay).
     pub notifications_failed: usize,
+    /// Outbox entries left by earlier writers that this run put on the queue.
+    pub outbox_relayed: usize,
+    /// Outbox entries this run could not put on the queue (they stay for the next run).
+    pub outbox_failed: usize,
     /// Tickets changed by someone else while being swept: left for the next run.
     pub conflicts: usize,
     /// Tickets the index named that had nothing due once read (the index lags a moment
@@ -226,6 +239,25 @@ pub struct SweepReport {
     pub tickets_fetched: u64,
     /// Read capacity units, when the service reports them.
     pub read_units: Option<f64>,
+}
+
+impl SweepReport {
+    /// Why this run must count as failed, if it must: tickets that could not be swept,
+    /// or notifications that could not be queued. Failing the invocation puts it in the
+    /// function's error metric and alarm; a log line alone would go unseen.
+    pub fn failure(&self) -> Option<String> {
+        let unqueued = self.notifications_failed + self.outbox_failed;
+        match (self.failed, unqueued) {
+            (0, 0) => None,
+            (0, n) => Some(format!(
+                "{n} notifications could not be queued (kept in the outbox for the next run)"
+            )),
+            (t, 0) => Some(format!("{t} due tickets could not be swept")),
+            (t, n) => Some(format!(
+                "{t} due tickets could not be swept and {n} notifications could not be queued"
+            )),
+        }
+    }
 }
 
 /// What became of one due ticket.
@@ -248,14 +280,24 @@ pub async fn handle<S, N>(
     now: DateTime<Utc>,
 ) -> Result<SweepReport, StoreError>
 where
-    S: DueTickets + TicketStore + Sync,
+    S: DueTickets + TicketStore + Outbox + Sync,
     N: Notifier + Sync,
 {
+    // First the outbox: notifications a writer committed but could not queue (or
+    // stopped before queueing). Entries younger than the grace period are left to the
+    // writer that is relaying them right now; a copy sent twice is delivered once.
+    let leftovers = deps
+        .store
+        .pending_outbox(now - OUTBOX_GRACE, OUTBOX_PER_RUN)
+        .await?;
+    let relayed = relay(&deps.store, &deps.notifier, &leftovers).await;
     let due = deps.store.due(now, deps.per_shard).await?;
     let mut reads = due.reads;
     let mut report = SweepReport {
         due: due.references.len(),
         more_due: due.truncated,
+        outbox_relayed: relayed.sent,
+        outbox_failed: relayed.failed,
         ..SweepReport::default()
     };
     // The futures are built before they are streamed: a closure in the stream would
@@ -291,6 +333,8 @@ where
         alerts_recorded = report.alerts_recorded,
         notifications_sent = report.notifications_sent,
         notifications_failed = report.notifications_failed,
+        outbox_relayed = report.outbox_relayed,
+        outbox_failed = report.outbox_failed,
         conflicts = report.conflicts,
         stale = report.stale,
         failed = report.failed,
@@ -308,7 +352,7 @@ async fn sweep_ticket<S, N>(
     now: DateTime<Utc>,
 ) -> TicketOutcome
 where
-    S: DueTickets + TicketStore + Sync,
+    S: DueTickets + TicketStore + Outbox + Sync,
     N: Notifier + Sync,
 {
     let mut outcome = TicketOutcome::default();
@@ -333,12 +377,25 @@ where
         return outcome;
     };
     let events: Vec<AuditEvent> = alerts.iter().map(|(_, event)| event.clone()).collect();
+    // The notifications are written with the alerts (the outbox), so a send that fails
+    // now is not lost: the relay run at the start of every sweep sends it.
+    let outbox: Vec<OutboxEntry> = alerts
+        .iter()
+        .map(|(alert, event)| {
+            OutboxEntry::new(
+                notification(&changed, *alert, event).message(),
+                event.seq,
+                event.at,
+            )
+        })
+        .collect();
     let change = TicketChange {
         before: &ticket,
         after: &changed,
         events: &events,
         survey: None,
         now,
+        outbox: &outbox,
     };
     match deps.store.record_change(&change).await {
         Ok(SaveOutcome::Saved) => {}
@@ -358,44 +415,14 @@ where
     let recorded: Vec<&str> = alerts.iter().map(|(a, _)| a.as_str()).collect();
     info!(alerts = ?recorded, priority = %changed.priority, "deadline alerts recorded");
 
-    // Only now, with the alerts committed, does the team lead hear of them. A send that
-    // still fails after a few quick retries is not retried later: the alert is already
-    // in the ticket's history, its priority raised and its place in the team's
-    // deadline-ordered queue unchanged, so the lead still sees it there; re-sending
-    // would need an outbox, which a reminder does not justify. The failure is logged
-    // by reference and counted, and a failed run shows in the function's error alarm.
-    for (alert, event) in &alerts {
-        let message = notification(&changed, *alert, event);
-        match send_with_retry(&deps.notifier, &message).await {
-            Ok(()) => outcome.sent += 1,
-            Err(e) => {
-                error!(error = %e, alert = alert.as_str(), event_seq = event.seq, "notification not sent");
-                outcome.send_failed += 1;
-            }
-        }
-    }
+    // Only now, with the alerts committed, does the team hear of them. An entry that
+    // cannot be queued after a few quick retries stays in the outbox; this run counts it
+    // as failed (the invocation fails, so the error alarm sees it) and the next run's
+    // relay sends it.
+    let relayed = relay(&deps.store, &deps.notifier, &outbox).await;
+    outcome.sent = relayed.sent;
+    outcome.send_failed = relayed.failed;
     outcome
-}
-
-async fn send_with_retry<N: Notifier>(
-    notifier: &N,
-    message: &DeadlineNotification,
-) -> Result<(), StoreError> {
-    let mut attempt = 1;
-    loop {
-        match notifier.notify(&message.message()).await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.is_transient() && attempt < SEND_ATTEMPTS => {
-                warn!(error = %e, attempt, "notification send failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    100 * 4u64.pow(attempt - 1),
-                ))
-                .await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -463,6 +490,27 @@ mod tests {
         for personal in ["Li Na", "13912345678", "hidden service fee"] {
             assert!(!text.contains(personal), "{text}");
         }
+    }
+
+    #[test]
+    fn a_run_that_could_not_queue_a_notification_fails() {
+        let ok = SweepReport {
+            notifications_sent: 2,
+            ..SweepReport::default()
+        };
+        assert_eq!(ok.failure(), None);
+        let unqueued = SweepReport {
+            notifications_failed: 1,
+            outbox_failed: 2,
+            ..SweepReport::default()
+        };
+        assert!(unqueued.failure().unwrap().contains("3 notifications"));
+        let both = SweepReport {
+            failed: 1,
+            outbox_failed: 1,
+            ..SweepReport::default()
+        };
+        assert!(both.failure().unwrap().contains("1 due tickets"));
     }
 
     #[test]

@@ -24,13 +24,11 @@ async fn main() -> Result<(), Error> {
             // The clock, not the event's scheduled time: a retried invocation sweeps
             // what is due when it runs.
             let report = handle(&deps, Utc::now()).await?;
-            // Tickets that failed stay due for the next run; failing the invocation
-            // makes them visible in the function's error metric (and its alarm).
-            if report.failed > 0 {
-                return Err(Error::from(format!(
-                    "{} due tickets could not be swept",
-                    report.failed
-                )));
+            // Tickets that failed stay due, and notifications not queued stay in the
+            // outbox, for the next run; failing the invocation makes them visible in
+            // the function's error metric (and its alarm).
+            if let Some(failure) = report.failure() {
+                return Err(Error::from(failure));
             }
             Ok::<SweepReport, Error>(report)
         }

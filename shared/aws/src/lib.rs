@@ -6,6 +6,7 @@ pub mod env;
 pub mod errors;
 pub mod keys;
 pub mod metrics;
+pub mod outbox;
 pub mod queue;
 pub mod store;
 pub mod sweep;

@@ -12,9 +12,9 @@ use redress_domain::borrower::BorrowerKey;
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics;
 use redress_domain::ports::{
-    BorrowerHistory, ComplaintLookup, ComplaintState, CreateOutcome, QueueFilter, QueuePage,
-    SaveOutcome, StoreError, StoreFailure, Submission, SubmissionLog, TeamQueue, TicketChange,
-    TicketStore, TicketWriter,
+    BorrowerHistory, ComplaintLookup, ComplaintState, CreateOutcome, OutboxEntry, QueueFilter,
+    QueuePage, SaveOutcome, StoreError, StoreFailure, Submission, SubmissionLog, TeamQueue,
+    TicketChange, TicketStore, TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::ticket::{AuditEvent, Ticket};
@@ -223,6 +223,7 @@ impl TicketWriter for DynamoStore {
         ticket: &Ticket,
         first_event: &AuditEvent,
         index: &[BorrowerIndexEntry],
+        outbox: &[OutboxEntry],
     ) -> Result<CreateOutcome, StoreError> {
         let expires = self.expiry(ticket.received_at);
         let mut writes = vec![self.put(
@@ -261,6 +262,7 @@ impl TicketWriter for DynamoStore {
             item.insert(keys::EXPIRES_AT.into(), expires.clone());
             writes.push(self.put(item, None)?);
         }
+        writes.extend(crate::outbox::outbox_writes(&self.table, outbox)?);
 
         let result = self
             .client
@@ -533,6 +535,7 @@ impl TicketStore for DynamoStore {
             events,
             survey,
             now,
+            outbox,
         } = *change;
         let expires = self.expiry(after.received_at);
         let mut item = ticket_item(after, expires.clone(), self.warning)?;
@@ -576,6 +579,7 @@ impl TicketStore for DynamoStore {
             after.reference.as_str(),
             &rows,
         )?);
+        writes.extend(crate::outbox::outbox_writes(&self.table, outbox)?);
 
         match self
             .client

@@ -9,6 +9,7 @@ pub mod complaint;
 pub mod config;
 pub mod lifecycle;
 pub mod metrics;
+pub mod notify;
 pub mod ports;
 pub mod reference;
 pub mod repeat;

@@ -144,11 +144,14 @@ pub enum CreateOutcome {
 pub trait TicketWriter {
     /// Writes the ticket, its first audit event and its borrower-index entries in one
     /// transaction that cannot create a second ticket for the same reference.
+    /// `outbox` holds the notifications the new ticket causes (its acknowledgement),
+    /// written in the same transaction.
     fn create_ticket(
         &self,
         ticket: &Ticket,
         first_event: &AuditEvent,
         index: &[BorrowerIndexEntry],
+        outbox: &[OutboxEntry],
     ) -> impl Future<Output = Result<CreateOutcome, StoreError>> + Send;
 }
 
@@ -250,6 +253,9 @@ pub struct TicketChange<'a> {
     pub survey: Option<&'a SurveyRecord>,
     /// When the change happened (the day metric counters are filed under).
     pub now: DateTime<Utc>,
+    /// Notifications the change causes, written to the outbox in the same transaction
+    /// (so none is lost if the writer stops before it reaches the queue).
+    pub outbox: &'a [OutboxEntry],
 }
 
 /// Reads and changes tickets (api team actions, surveys, sweeper).
@@ -324,6 +330,11 @@ pub trait SurveyQueue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
+    /// A new ticket's borrower is told it was received: reference, how to check its
+    /// status, the deadlines.
+    Acknowledgement,
+    /// A resolved ticket's borrower is told the outcome and its summary.
+    Resolution,
     /// A resolved ticket's borrower is invited to the satisfaction survey.
     SurveyInvitation,
     /// A deadline is near (to the team lead).
@@ -334,7 +345,9 @@ pub enum NotificationKind {
 
 impl NotificationKind {
     /// Every kind.
-    pub const ALL: [NotificationKind; 3] = [
+    pub const ALL: [NotificationKind; 5] = [
+        NotificationKind::Acknowledgement,
+        NotificationKind::Resolution,
         NotificationKind::SurveyInvitation,
         NotificationKind::DeadlineWarning,
         NotificationKind::DeadlineBreached,
@@ -343,10 +356,27 @@ impl NotificationKind {
     /// The identifier in messages (`survey_invitation`, `deadline_warning` …).
     pub fn as_str(self) -> &'static str {
         match self {
+            NotificationKind::Acknowledgement => "acknowledgement",
+            NotificationKind::Resolution => "resolution",
             NotificationKind::SurveyInvitation => "survey_invitation",
             NotificationKind::DeadlineWarning => "deadline_warning",
             NotificationKind::DeadlineBreached => "deadline_breached",
         }
+    }
+
+    /// Parses [`NotificationKind::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// True for the messages to the borrower (sent only with consent).
+    pub fn is_for_borrower(self) -> bool {
+        matches!(
+            self,
+            NotificationKind::Acknowledgement
+                | NotificationKind::Resolution
+                | NotificationKind::SurveyInvitation
+        )
     }
 }
 
@@ -365,6 +395,62 @@ pub struct Notification {
     /// The rest, by kind.
     #[serde(flatten)]
     pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A notification waiting in the outbox: written in the transaction of the change that
+/// caused it, removed once it is on the notifications queue.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OutboxEntry {
+    /// Stable for the change and kind (`<reference>:<event seq>:<kind>`): the notifier's
+    /// idempotency key, so a notification relayed twice is delivered once.
+    pub id: String,
+    /// When the change happened.
+    pub at: DateTime<Utc>,
+    pub notification: Notification,
+}
+
+impl OutboxEntry {
+    /// The entry for `notification`, caused by the audit event `seq` at `at`.
+    pub fn new(notification: Notification, seq: u32, at: DateTime<Utc>) -> Self {
+        let id = format!(
+            "{}:{seq}:{}",
+            notification.reference,
+            notification.kind.as_str()
+        );
+        Self {
+            id,
+            at,
+            notification,
+        }
+    }
+
+    /// The message for the queue: the notification with its id (`notification_id`).
+    pub fn message(&self) -> Notification {
+        let mut message = self.notification.clone();
+        message.fields.insert(
+            "notification_id".into(),
+            serde_json::Value::from(self.id.clone()),
+        );
+        message
+    }
+}
+
+/// Reads and clears the outbox (the writers after commit, the sweeper's relay run).
+pub trait Outbox {
+    /// Entries written at or before `until`, oldest first within each shard, at most
+    /// `limit` in all.
+    fn pending_outbox(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<OutboxEntry>, StoreError>> + Send;
+
+    /// Removes an entry once its notification is on the queue (removing one already gone
+    /// is not an error).
+    fn remove_outbox(
+        &self,
+        entry: &OutboxEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Sends notifications (api, sweeper).

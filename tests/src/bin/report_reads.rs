@@ -285,7 +285,7 @@ async fn seed(
                     .collect();
                 let mut attempt = 0;
                 loop {
-                    match store.create_ticket(&ticket, &event, &index).await {
+                    match store.create_ticket(&ticket, &event, &index, &[]).await {
                         Ok(CreateOutcome::Created) => break,
                         Ok(CreateOutcome::AlreadyExists) => {
                             bail!("ticket {} already exists", ticket.reference)
