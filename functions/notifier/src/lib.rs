@@ -34,7 +34,7 @@ use redress_aws::env::{self, EnvError, VarSource};
 use redress_aws::outbox::{Claim, DeliveryLog};
 use redress_aws::{DynamoStore, SdkConfig};
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::{Notification, StoreError};
+use redress_domain::ports::{Clock, Notification, StoreError, SystemClock};
 use redress_domain::ticket::Ticket;
 use senders::AwsSenders;
 use std::future::Future;
@@ -116,8 +116,8 @@ pub struct NotifierDeps<S, M> {
     pub links: Links,
     pub store: S,
     pub sender: M,
-    /// The clock (a parameter so tests can move it).
-    pub now: fn() -> DateTime<Utc>,
+    /// The clock (a port, so tests set and move it).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl NotifierDeps<DynamoStore, AwsSenders> {
@@ -156,7 +156,7 @@ impl NotifierDeps<DynamoStore, AwsSenders> {
                 configuration_set: optional("SES_CONFIGURATION_SET"),
                 sms_sender_id: optional("SMS_SENDER_ID"),
             },
-            now: Utc::now,
+            clock: Arc::new(SystemClock),
         })
     }
 }
@@ -323,7 +323,7 @@ where
         Planned::Send(d) => (d.id.as_str(), d.audience),
         Planned::Skip { id, audience, .. } => (id.as_str(), *audience),
     };
-    let now = (deps.now)();
+    let now = deps.clock.now();
     match deps
         .store
         .claim(delivery_id, now, Duration::seconds(CLAIM_LEASE_SECONDS))
@@ -371,7 +371,7 @@ where
                 log.template = d.template.clone();
                 log.to_masked = d.channel.masked_recipients();
                 log.provider_id = Some(provider_id);
-                log.at = (deps.now)();
+                log.at = deps.clock.now();
                 info!(audience = audience.as_str(), channel = d.channel.name(), template = %d.template, "sent");
                 Step::Sent
             }

@@ -7,7 +7,7 @@ use redress_aws::outbox::{Claim, DeliveryLog};
 use redress_domain::assess::{assess, open_ticket};
 use redress_domain::complaint::{Complaint, ParseMode};
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::StoreError;
+use redress_domain::ports::{StoreError, TestClock};
 use redress_domain::taxonomy::Priority;
 use redress_domain::ticket::Ticket;
 use redress_notifier::config::NotifyConfig;
@@ -90,12 +90,8 @@ impl Sender for Outbox {
     }
 }
 
-static CLOCK: Mutex<Option<DateTime<Utc>>> = Mutex::new(None);
 fn now() -> DateTime<Utc> {
-    CLOCK
-        .lock()
-        .unwrap()
-        .unwrap_or_else(|| "2026-11-21T02:00:00Z".parse().unwrap())
+    "2026-11-21T02:00:00Z".parse().unwrap()
 }
 
 fn ticket(borrower: Value, language: &str) -> Ticket {
@@ -135,7 +131,7 @@ fn deps(t: Ticket) -> NotifierDeps<Store, Outbox> {
         },
         store,
         sender: Outbox::default(),
-        now,
+        clock: Arc::new(TestClock::at(now())),
     }
 }
 
