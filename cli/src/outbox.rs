@@ -21,7 +21,7 @@ pub async fn deliveries(store: &DynamoStore, days: &[NaiveDate]) -> Result<Vec<D
                 .with_context(|| format!("reading the sent log of {day} from {}", store.table()))?,
         );
     }
-    all.sort_by(|a, b| a.at.cmp(&b.at));
+    all.sort_by_key(|l| l.at);
     Ok(all)
 }
 
