@@ -114,21 +114,191 @@ impl Action {
         }
     }
 
+    /// The kind of action, without its input.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Acknowledge => ActionKind::Acknowledge,
+            Action::StartAnalysis => ActionKind::StartAnalysis,
+            Action::AddNote { .. } => ActionKind::AddNote,
+            Action::Resolve { .. } => ActionKind::Resolve,
+            Action::Transfer { .. } => ActionKind::Transfer,
+            Action::Pause { .. } => ActionKind::Pause,
+            Action::Resume => ActionKind::Resume,
+            Action::Extend { .. } => ActionKind::Extend,
+            Action::Reopen { .. } => ActionKind::Reopen,
+            Action::Close { .. } => ActionKind::Close,
+        }
+    }
+
     /// The statuses the action may be taken from (before any other rule is checked).
     pub fn allowed_from(&self) -> &'static [TicketStatus] {
+        self.kind().allowed_from()
+    }
+}
+
+/// An action without its input (note text, reason …): what a page offers as a button and
+/// what [`allowed_actions`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Acknowledge,
+    StartAnalysis,
+    AddNote,
+    Resolve,
+    Transfer,
+    Pause,
+    Resume,
+    Extend,
+    Reopen,
+    Close,
+}
+
+impl ActionKind {
+    /// Every kind, the work's next steps first (the order the console shows them in).
+    pub const ALL: [ActionKind; 10] = [
+        ActionKind::Acknowledge,
+        ActionKind::StartAnalysis,
+        ActionKind::Resolve,
+        ActionKind::Close,
+        ActionKind::Reopen,
+        ActionKind::AddNote,
+        ActionKind::Transfer,
+        ActionKind::Pause,
+        ActionKind::Resume,
+        ActionKind::Extend,
+    ];
+
+    /// The identifier, as in an action's JSON `action` tag (`start_analysis` …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::Acknowledge => "acknowledge",
+            ActionKind::StartAnalysis => "start_analysis",
+            ActionKind::AddNote => "add_note",
+            ActionKind::Resolve => "resolve",
+            ActionKind::Transfer => "transfer",
+            ActionKind::Pause => "pause",
+            ActionKind::Resume => "resume",
+            ActionKind::Extend => "extend",
+            ActionKind::Reopen => "reopen",
+            ActionKind::Close => "close",
+        }
+    }
+
+    /// The statuses the action may be taken from (before any other rule is checked).
+    pub fn allowed_from(self) -> &'static [TicketStatus] {
         use TicketStatus::*;
         const OPEN: &[TicketStatus] = &[Received, Acknowledged, UnderAnalysis, Reopened];
         match self {
-            Action::Acknowledge => &[Received, Reopened],
-            Action::StartAnalysis => &[Acknowledged, Reopened],
-            Action::AddNote { .. } => &[Received, Acknowledged, UnderAnalysis, Resolved, Reopened],
-            Action::Resolve { .. } => &[UnderAnalysis],
-            Action::Transfer { .. }
-            | Action::Pause { .. }
-            | Action::Resume
-            | Action::Extend { .. } => OPEN,
-            Action::Reopen { .. } | Action::Close { .. } => &[Resolved],
+            ActionKind::Acknowledge => &[Received, Reopened],
+            ActionKind::StartAnalysis => &[Acknowledged, Reopened],
+            ActionKind::AddNote => &[Received, Acknowledged, UnderAnalysis, Resolved, Reopened],
+            ActionKind::Resolve => &[UnderAnalysis],
+            ActionKind::Transfer | ActionKind::Pause | ActionKind::Resume | ActionKind::Extend => {
+                OPEN
+            }
+            ActionKind::Reopen | ActionKind::Close => &[Resolved],
         }
+    }
+}
+
+/// Who acts, as far as the lifecycle's rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A member of the team that has the ticket.
+    TeamMember,
+    /// A manager: may also grant an extension that needs senior approval.
+    Manager,
+    /// The pipeline itself (intake, sweeper, surveys).
+    System,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::TeamMember, Role::Manager, Role::System];
+
+    /// The role of an actor, from the role recorded in the audit trail. Anything that is
+    /// not `manager` or `system` is a team member: the least-privileged reading.
+    pub fn of(actor: &Actor) -> Role {
+        match actor.role.as_str() {
+            "manager" => Role::Manager,
+            "system" => Role::System,
+            _ => Role::TeamMember,
+        }
+    }
+
+    /// True for the roles that may give a senior approval.
+    fn is_senior(self) -> bool {
+        matches!(self, Role::Manager | Role::System)
+    }
+}
+
+/// The actions `role` may take on `ticket` now: exactly those whose every rule that does not
+/// depend on the action's input (text, reason, target team) is met. The api refuses with
+/// the same rules ([`apply`] checks them first) and the pages offer exactly this list, so
+/// an offered action fails only on its input (an empty reason) or on a concurrent change.
+pub fn allowed_actions(ticket: &Ticket, role: Role, config: &DomainConfig) -> Vec<ActionKind> {
+    ActionKind::ALL
+        .into_iter()
+        .filter(|kind| permits(ticket, *kind, role, config).is_ok())
+        .collect()
+}
+
+/// Why `role` may not take an action of this kind on `ticket` now, if it may not; the
+/// rules of [`allowed_actions`]. Input (texts, the target team) is checked by [`apply`].
+pub fn permits(
+    ticket: &Ticket,
+    kind: ActionKind,
+    role: Role,
+    config: &DomainConfig,
+) -> Result<(), LifecycleError> {
+    let from = ticket.status;
+    if !kind.allowed_from().contains(&from) {
+        if from == TicketStatus::Closed && kind == ActionKind::Reopen {
+            return Err(Refusal::ClosedTicket.into());
+        }
+        return Err(LifecycleError::InvalidTransition {
+            from,
+            action: kind.name(),
+        });
+    }
+    if ticket.version.checked_add(1).is_none() {
+        return Err(Refusal::TooManyChanges.into());
+    }
+    let paused = ticket.paused_since.is_some();
+    match kind {
+        ActionKind::Resolve | ActionKind::Close if paused => Err(Refusal::ClockPaused.into()),
+        ActionKind::Transfer => {
+            // Offered only when there is another team to send the ticket to.
+            if config.routing.teams().iter().any(|t| t.id != ticket.team) {
+                Ok(())
+            } else {
+                Err(Refusal::SameTeam.into())
+            }
+        }
+        ActionKind::Pause => {
+            if paused {
+                return Err(Refusal::AlreadyPaused.into());
+            }
+            if !policy_of(ticket, config)?.pause_allowed {
+                return Err(Refusal::PauseNotAllowed.into());
+            }
+            Ok(())
+        }
+        ActionKind::Resume if !paused => Err(Refusal::NotPaused.into()),
+        ActionKind::Extend => {
+            if ticket.extension.is_some() {
+                return Err(Refusal::ExtensionUsed.into());
+            }
+            if paused {
+                return Err(Refusal::ClockPaused.into());
+            }
+            let (step, _) = extension_target(ticket, policy_of(ticket, config)?)?;
+            if step.senior_approval && !role.is_senior() {
+                return Err(Refusal::SeniorApproval.into());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -179,11 +349,13 @@ pub enum Refusal {
     /// A survey answer for a closed ticket: its survey was already answered (or its
     /// window ended).
     SurveyAlreadyAnswered,
+    /// The extension step needs a senior (manager's) approval.
+    SeniorApproval,
 }
 
 impl Refusal {
     /// Every refusal.
-    pub const ALL: [Refusal; 12] = [
+    pub const ALL: [Refusal; 13] = [
         Refusal::ExtensionUsed,
         Refusal::NoExtension,
         Refusal::ExtensionNotLater,
@@ -196,6 +368,7 @@ impl Refusal {
         Refusal::UnknownPolicy,
         Refusal::TooManyChanges,
         Refusal::SurveyAlreadyAnswered,
+        Refusal::SeniorApproval,
     ];
 
     /// Stable machine code (`extension_used` …).
@@ -213,6 +386,7 @@ impl Refusal {
             Refusal::UnknownPolicy => "unknown_policy",
             Refusal::TooManyChanges => "too_many_changes",
             Refusal::SurveyAlreadyAnswered => "already_answered",
+            Refusal::SeniorApproval => "senior_approval",
         }
     }
 
@@ -256,6 +430,10 @@ impl Refusal {
             Refusal::SurveyAlreadyAnswered => (
                 "this ticket is closed: its survey was already answered",
                 "该工单已关闭：满意度调查已经填写过",
+            ),
+            Refusal::SeniorApproval => (
+                "this extension needs a manager's approval",
+                "此次延期需经管理人员批准",
             ),
         }
     }
@@ -379,21 +557,13 @@ pub fn apply(
     ctx: &ActionContext<'_>,
 ) -> Result<(Ticket, AuditEvent), LifecycleError> {
     let from = ticket.status;
-    if !action.allowed_from().contains(&from) {
-        if from == TicketStatus::Closed && matches!(action, Action::Reopen { .. }) {
-            return Err(Refusal::ClosedTicket.into());
-        }
-        return Err(LifecycleError::InvalidTransition {
-            from,
-            action: action.name(),
-        });
-    }
+    // The rules the pages offer actions by come first, so the two can never disagree.
+    permits(ticket, action.kind(), Role::of(ctx.actor), ctx.config)?;
     let version = ticket
         .version
         .checked_add(1)
         .ok_or(Refusal::TooManyChanges)?;
     let now = ctx.now;
-    let paused = ticket.paused_since.is_some();
     let mut t = ticket.clone();
     let detail = match action {
         Action::Acknowledge => {
@@ -417,9 +587,6 @@ pub fn apply(
         Action::AddNote { text } => checked_text("text", text, MAX_NOTE_CHARS)?,
         Action::Resolve { code, summary } => {
             let summary = checked_text("summary", summary, MAX_SUMMARY_CHARS)?;
-            if paused {
-                return Err(Refusal::ClockPaused.into());
-            }
             t.status = TicketStatus::Resolved;
             t.resolved_at = Some(now);
             let detail = format!("{}: {summary}", code.as_str());
@@ -452,24 +619,12 @@ pub fn apply(
         }
         Action::Pause { reason } => {
             let reason = checked_text("reason", reason, MAX_REASON_CHARS)?;
-            if paused {
-                return Err(Refusal::AlreadyPaused.into());
-            }
-            if !policy_of(ticket, ctx.config)?.pause_allowed {
-                return Err(Refusal::PauseNotAllowed.into());
-            }
             t.paused_since = Some(now);
             format!("clock paused: {reason}")
         }
         Action::Resume => resume(&mut t, ctx)?,
         Action::Extend { reason } => {
             let reason = checked_text("reason", reason, MAX_REASON_CHARS)?;
-            if t.extension.is_some() {
-                return Err(Refusal::ExtensionUsed.into());
-            }
-            if paused {
-                return Err(Refusal::ClockPaused.into());
-            }
             extend(&mut t, reason, ctx)?
         }
         Action::Reopen { reason } => {
@@ -487,9 +642,6 @@ pub fn apply(
         }
         Action::Close { reason } => {
             let reason = checked_text("reason", reason, MAX_REASON_CHARS)?;
-            if paused {
-                return Err(Refusal::ClockPaused.into());
-            }
             t.status = TicketStatus::Closed;
             t.closed_at = Some(now);
             format!("closed: {reason}")
@@ -629,18 +781,9 @@ fn extend(
     ctx: &ActionContext<'_>,
 ) -> Result<String, LifecycleError> {
     let policy = policy_of(t, ctx.config)?;
-    let step = policy.extensions().first().ok_or(Refusal::NoExtension)?;
-    let mut after = policy
-        .extended_resolve_by(t.received_at, 0)
-        .ok_or(Refusal::NoExtension)?;
-    if policy.pause_stops_regulatory_clock {
-        after = shifted(after, Duration::seconds(t.paused_seconds.max(0)));
-    }
+    let (step, after) = extension_target(t, policy)?;
     let before_deadlines = t.deadlines.clone();
     let before = before_deadlines.regulatory_resolve_by;
-    if after <= before {
-        return Err(Refusal::ExtensionNotLater.into());
-    }
     let by = after - before;
     t.deadlines.regulatory_resolve_by = after;
     t.deadlines.resolve_by = shifted(t.deadlines.resolve_by, by).min(after);
@@ -666,6 +809,26 @@ fn extend(
     }
     detail.push_str(&format!(": {reason}"));
     Ok(detail)
+}
+
+/// The extension step a ticket may take (the policy's first) and the regulatory resolution
+/// deadline it would give, refused when there is none or it would not move the deadline
+/// later.
+fn extension_target<'p>(
+    t: &Ticket,
+    policy: &'p SlaPolicy,
+) -> Result<(&'p crate::sla::Extension, DateTime<Utc>), Refusal> {
+    let step = policy.extensions().first().ok_or(Refusal::NoExtension)?;
+    let mut after = policy
+        .extended_resolve_by(t.received_at, 0)
+        .ok_or(Refusal::NoExtension)?;
+    if policy.pause_stops_regulatory_clock {
+        after = shifted(after, Duration::seconds(t.paused_seconds.max(0)));
+    }
+    if after <= t.deadlines.regulatory_resolve_by {
+        return Err(Refusal::ExtensionNotLater);
+    }
+    Ok((step, after))
 }
 
 /// Clears the sweeper's marks for a deadline that moved and whose alert is in the future
@@ -1359,6 +1522,185 @@ mod tests {
                 .unwrap();
         assert_eq!(a.name(), "transfer");
         assert!(serde_json::from_str::<Action>(r#"{"action":"resolve","summary":"s"}"#).is_err());
+    }
+
+    // ---- allowed actions -------------------------------------------------------------
+
+    /// A valid input for each kind of action on `t` (a team other than the ticket's).
+    fn valid_input(kind: ActionKind, t: &Ticket, config: &DomainConfig) -> Action {
+        let reason = || "because".to_string();
+        match kind {
+            ActionKind::Acknowledge => Action::Acknowledge,
+            ActionKind::StartAnalysis => Action::StartAnalysis,
+            ActionKind::AddNote => Action::AddNote { text: reason() },
+            ActionKind::Resolve => resolve(),
+            ActionKind::Transfer => Action::Transfer {
+                to_team: config
+                    .routing
+                    .teams()
+                    .iter()
+                    .find(|x| x.id != t.team)
+                    .map(|x| x.id.to_string())
+                    .unwrap_or_else(|| t.team.to_string()),
+                reason: reason(),
+            },
+            ActionKind::Pause => Action::Pause { reason: reason() },
+            ActionKind::Resume => Action::Resume,
+            ActionKind::Extend => Action::Extend { reason: reason() },
+            ActionKind::Reopen => Action::Reopen { reason: reason() },
+            ActionKind::Close => Action::Close { reason: reason() },
+        }
+    }
+
+    fn actor_of(role: Role) -> Actor {
+        match role {
+            Role::TeamMember => alice(),
+            Role::Manager => Actor {
+                id: "mona".into(),
+                role: "manager".into(),
+            },
+            Role::System => Actor::system("surveys"),
+        }
+    }
+
+    /// Tickets in every status, paused or not, extended or not, under every policy.
+    fn every_ticket_shape(config: &DomainConfig) -> Vec<Ticket> {
+        let t0 = shanghai("2026-03-02 10:00:00");
+        let mut out = Vec::new();
+        for status in [Received, Acknowledged, UnderAnalysis, Resolved, Reopened, Closed] {
+            for policy in config.sla.ids() {
+                for paused in [false, true] {
+                    for extended in [false, true] {
+                        let mut t = ticket(t0, Priority::Normal);
+                        t.deadlines = config
+                            .sla
+                            .get(policy)
+                            .unwrap()
+                            .deadlines(t0, Priority::Normal);
+                        t.status = status;
+                        if status != Received {
+                            t.acknowledged_at = Some(t0);
+                        }
+                        if matches!(status, Resolved | Closed) {
+                            t.resolved_at = Some(t0);
+                            t.resolution = Some(Resolution {
+                                code: ResolutionCode::Upheld,
+                                summary: "s".into(),
+                                at: t0,
+                                by: "alice".into(),
+                            });
+                        }
+                        if paused {
+                            t.paused_since = Some(t0);
+                        }
+                        if extended {
+                            t.extension = Some(ExtensionGrant {
+                                reason: "r".into(),
+                                at: t0,
+                                by: "alice".into(),
+                                resolve_by_before: t.deadlines.regulatory_resolve_by,
+                                resolve_by_after: t.deadlines.regulatory_resolve_by,
+                            });
+                        }
+                        out.push(t);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Walks every state and role: an offered action succeeds through `apply` with a valid
+    /// input, and an action that is not offered is refused by `apply` even with one.
+    fn offered_is_exactly_what_apply_accepts(config: &DomainConfig) -> usize {
+        let now = shanghai("2026-03-03 09:00:00");
+        let mut offered = 0;
+        for t in every_ticket_shape(config) {
+            for role in Role::ALL {
+                let allowed = allowed_actions(&t, role, config);
+                let actor = actor_of(role);
+                let ctx = ActionContext {
+                    actor: &actor,
+                    now,
+                    config,
+                };
+                for kind in ActionKind::ALL {
+                    let action = valid_input(kind, &t, config);
+                    let result = apply(&t, &action, &ctx);
+                    let shape = format!(
+                        "{kind:?} by {role:?} on {:?} under {} (paused {}, extended {})",
+                        t.status,
+                        t.deadlines.policy,
+                        t.paused_since.is_some(),
+                        t.extension.is_some()
+                    );
+                    if allowed.contains(&kind) {
+                        offered += 1;
+                        assert!(result.is_ok(), "offered but refused: {shape}: {result:?}");
+                    } else {
+                        let e = result.expect_err(&format!("not offered but accepted: {shape}"));
+                        assert!(
+                            !matches!(e, LifecycleError::InvalidInput { .. }),
+                            "refused for its input, not its state: {shape}: {e}"
+                        );
+                        assert_eq!(permits(&t, kind, role, config), Err(e));
+                    }
+                }
+            }
+        }
+        offered
+    }
+
+    #[test]
+    fn every_offered_action_succeeds_and_no_refused_one_is_offered() {
+        let offered = offered_is_exactly_what_apply_accepts(config());
+        assert!(offered > 100, "the walk offered only {offered} actions");
+    }
+
+    #[test]
+    fn an_extension_needing_senior_approval_is_offered_to_managers_only() {
+        // cn-2020 with its first extension step needing senior approval.
+        let sla = crate::config::SLA_TOML.replacen(
+            "senior_approval = false",
+            "senior_approval = true",
+            1,
+        );
+        let strict = DomainConfig::from_sources(
+            crate::config::CLASSIFICATION_TOML,
+            crate::config::ROUTING_TOML,
+            &sla,
+        )
+        .unwrap();
+        assert!(strict.sla.get("cn-2020").unwrap().extensions()[0].senior_approval);
+        let t = ticket(shanghai("2026-03-02 10:00:00"), Priority::Normal);
+        assert!(!allowed_actions(&t, Role::TeamMember, &strict).contains(&ActionKind::Extend));
+        assert!(allowed_actions(&t, Role::Manager, &strict).contains(&ActionKind::Extend));
+        assert_eq!(
+            permits(&t, ActionKind::Extend, Role::TeamMember, &strict)
+                .unwrap_err()
+                .code(),
+            "senior_approval"
+        );
+        offered_is_exactly_what_apply_accepts(&strict);
+    }
+
+    #[test]
+    fn the_console_divergences_are_gone() {
+        let t0 = shanghai("2026-03-02 10:00:00");
+        let acknowledged = ok(&ticket(t0, Priority::Normal), Action::Acknowledge, t0).0;
+        let offered = allowed_actions(&acknowledged, Role::TeamMember, config());
+        assert!(offered.contains(&ActionKind::StartAnalysis));
+        assert!(!offered.contains(&ActionKind::Resolve), "{offered:?}");
+        let mut closed = acknowledged.clone();
+        closed.status = Closed;
+        let offered = allowed_actions(&closed, Role::Manager, config());
+        assert!(offered.is_empty(), "a closed ticket offers {offered:?}");
+        assert_eq!(
+            permits(&closed, ActionKind::Reopen, Role::Manager, config())
+                .unwrap_err()
+                .code(),
+            "closed_ticket"
+        );
     }
 
     // ---- property test -----------------------------------------------------------------
