@@ -1,6 +1,7 @@
 //! `POST /complaints` and `GET /complaints/{reference}`.
 
 use crate::http_error::{json_response, ApiError};
+use crate::views::{BorrowerDeadlines, ComplaintStatusView};
 use crate::{ApiDeps, MAX_BODY_BYTES};
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -11,6 +12,7 @@ use redress_domain::ports::{
 };
 use redress_domain::reference::Reference;
 use redress_domain::ticket::TicketStatus;
+use redress_domain::Bilingual;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
@@ -150,10 +152,7 @@ where
                 "请提供查询码（X-Status-Secret 请求头或 secret 参数）",
             )
         })?;
-    Ok(json_response(
-        StatusCode::OK,
-        &lookup(deps, &reference, &secret).await?,
-    ))
+    crate::tickets::json_view(StatusCode::OK, &lookup(deps, &reference, &secret).await?)
 }
 
 /// The status a borrower may see (status, team name, deadlines), if the secret matches.
@@ -161,7 +160,7 @@ pub(crate) async fn lookup<S, Q>(
     deps: &ApiDeps<S, Q>,
     reference: &Reference,
     secret: &str,
-) -> Result<Value, ApiError>
+) -> Result<ComplaintStatusView, ApiError>
 where
     S: ComplaintLookup + Sync,
 {
@@ -169,37 +168,38 @@ where
     if !deps.secrets.verify(reference, secret) {
         return Err(ApiError::ComplaintNotFound);
     }
-    let body = match deps.store.complaint_state(reference.as_str()).await? {
+    let view = match deps.store.complaint_state(reference.as_str()).await? {
         None => return Err(ApiError::ComplaintNotFound),
-        Some(ComplaintState::Submitted { received_at }) => json!({
-            "reference": reference.as_str(),
-            "status": TicketStatus::Received.as_str(),
-            "status_label": TicketStatus::Received.label(),
-            "received_at": received_at,
-            "team": Value::Null,
-            "deadlines": Value::Null,
-            "note": {"en": "Your complaint is being routed to the team that will handle it.", "zh": "您的投诉正在分派给负责的团队。"}
-        }),
-        Some(ComplaintState::Ticketed(ticket)) => {
-            let team = deps
+        Some(ComplaintState::Submitted { received_at }) => ComplaintStatusView {
+            reference: reference.as_str().to_string(),
+            status: TicketStatus::Received,
+            status_label: TicketStatus::Received.label(),
+            received_at,
+            team: None,
+            deadlines: None,
+            note: Some(Bilingual {
+                en: "Your complaint is being routed to the team that will handle it.".into(),
+                zh: "您的投诉正在分派给负责的团队。".into(),
+            }),
+        },
+        Some(ComplaintState::Ticketed(ticket)) => ComplaintStatusView {
+            reference: reference.as_str().to_string(),
+            status: ticket.status,
+            status_label: ticket.status.label(),
+            received_at: ticket.received_at,
+            team: deps
                 .config
                 .routing
                 .team(ticket.team.as_str())
-                .map(|t| t.name.clone());
-            json!({
-                "reference": reference.as_str(),
-                "status": ticket.status.as_str(),
-                "status_label": ticket.status.label(),
-                "received_at": ticket.received_at,
-                "team": team,
-                "deadlines": {
-                    "acknowledge_by": ticket.deadlines.regulatory_acknowledge_by,
-                    "resolve_by": ticket.deadlines.regulatory_resolve_by,
-                },
-            })
-        }
+                .map(|t| t.name.clone()),
+            deadlines: Some(BorrowerDeadlines {
+                acknowledge_by: ticket.deadlines.regulatory_acknowledge_by,
+                resolve_by: ticket.deadlines.regulatory_resolve_by,
+            }),
+            note: None,
+        },
     };
-    Ok(body)
+    Ok(view)
 }
 
 fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {

@@ -72,15 +72,46 @@ impl ApiError {
         }
     }
 
+    /// Status, code and message, for a page that shows the error in its own markup.
+    pub fn describe(&self) -> (StatusCode, &str, redress_domain::Bilingual) {
+        let (status, code, en, zh, _) = self.parts();
+        (status, code, redress_domain::Bilingual { en, zh })
+    }
+
     /// The HTTP answer. Internal details stay in the log, never in the body.
     pub fn into_response(self) -> Response<Body> {
-        let (status, code, en, zh, extra): (
-            StatusCode,
-            &str,
-            String,
-            String,
-            Option<(&str, Value)>,
-        ) = match &self {
+        let (status, code, en, zh, extra) = self.parts();
+        let mut body = json!({"error": code, "message": {"en": en, "zh": zh}});
+        if let Some((k, v)) = extra {
+            body[k] = v;
+        }
+        let mut builder = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "application/json; charset=utf-8");
+        if let ApiError::MethodNotAllowed { allow } = &self {
+            builder = builder.header(header::ALLOW, *allow);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            builder = builder.header(header::RETRY_AFTER, "5");
+        }
+        builder
+            .body(Body::from(body.to_string()))
+            .expect("static headers are valid")
+    }
+
+    /// Status, code, message and any extra member of the answer; logs what must stay in
+    /// the log.
+    #[allow(clippy::type_complexity)]
+    fn parts(
+        &self,
+    ) -> (
+        StatusCode,
+        &str,
+        String,
+        String,
+        Option<(&'static str, Value)>,
+    ) {
+        match self {
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -206,23 +237,7 @@ impl ApiError {
                     None,
                 )
             }
-        };
-        let mut body = json!({"error": code, "message": {"en": en, "zh": zh}});
-        if let Some((k, v)) = extra {
-            body[k] = v;
         }
-        let mut builder = Response::builder()
-            .status(status)
-            .header(header::CONTENT_TYPE, "application/json; charset=utf-8");
-        if let ApiError::MethodNotAllowed { allow } = self {
-            builder = builder.header(header::ALLOW, allow);
-        }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            builder = builder.header(header::RETRY_AFTER, "5");
-        }
-        builder
-            .body(Body::from(body.to_string()))
-            .expect("static headers are valid")
     }
 }
 

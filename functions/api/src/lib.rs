@@ -21,6 +21,7 @@ pub mod http_error;
 mod reports;
 mod surveys;
 mod tickets;
+pub(crate) mod views;
 pub mod web;
 
 use http_error::ApiError;

@@ -9,14 +9,18 @@
 
 use crate::auth::Principal;
 use crate::http_error::{json_response, ApiError};
+use crate::views::{DashboardCost, DashboardView};
 use crate::ApiDeps;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
+use redress_domain::config::DomainConfig;
 use redress_domain::metrics::Dimension;
 use redress_domain::ports::MetricsReader;
+use redress_domain::ports::ReadCost;
 use redress_domain::report::{self, Period, ReportKind};
 use redress_domain::Bilingual;
 use serde_json::json;
+use std::collections::BTreeMap;
 
 fn query<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request
@@ -25,14 +29,21 @@ fn query<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-pub(crate) async fn get<S, Q>(
+/// What a report request asks for, checked: a manager, a known kind, a period, a
+/// grouping and (if given) the reporting time zone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReportQuery {
+    pub kind: ReportKind,
+    pub period: Period,
+    pub by: Dimension,
+}
+
+/// Reads and checks a report request (`from`, `to`, `by`, `tz` from the query).
+pub(crate) fn report_query<S, Q>(
     deps: &ApiDeps<S, Q>,
     request: &Request,
     kind: &str,
-) -> Result<Response<Body>, ApiError>
-where
-    S: MetricsReader + Sync,
-{
+) -> Result<ReportQuery, ApiError> {
     let who = Principal::from_request(request).ok_or(ApiError::Unauthorized)?;
     if !who.manager {
         return Err(ApiError::Forbidden);
@@ -70,31 +81,59 @@ where
             ));
         }
     }
+    Ok(ReportQuery { kind, period, by })
+}
+
+/// Names a group: teams and categories from the configuration; other keys are their
+/// own label.
+fn group_labels(config: &DomainConfig) -> impl Fn(Dimension, &str) -> Option<Bilingual> + '_ {
+    move |dimension: Dimension, key: &str| match dimension {
+        Dimension::Team => config.routing.team(key).map(|t| t.name.clone()),
+        Dimension::Category => config.classifier.category(key).map(|c| c.label.clone()),
+        _ => None,
+    }
+}
+
+/// The live "overdue now" figure by `by`, for the reports that show it (deadlines,
+/// overview): one queue-index entry per overdue ticket (it grows with the backlog, not
+/// with the complaints stored).
+async fn overdue_now<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    kind: ReportKind,
+    by: Dimension,
+) -> Result<(Option<BTreeMap<String, i64>>, ReadCost), ApiError>
+where
+    S: MetricsReader + Sync,
+{
+    if !matches!(kind, ReportKind::Deadlines | ReportKind::Overview) {
+        return Ok((None, ReadCost::default()));
+    }
+    let teams: Vec<String> = deps
+        .config
+        .routing
+        .teams()
+        .iter()
+        .map(|t| t.id.to_string())
+        .collect();
+    let (counts, cost) = deps.store.overdue_now(&teams, by, deps.clock.now()).await?;
+    Ok((Some(counts), cost))
+}
+
+pub(crate) async fn get<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+    kind: &str,
+) -> Result<Response<Body>, ApiError>
+where
+    S: MetricsReader + Sync,
+{
+    let ReportQuery { kind, period, by } = report_query(deps, request, kind)?;
+    let tz = deps.config.sla.reporting_time_zone();
     let (current, cost_now) = deps.store.metric_rows(&period).await?;
     let (previous, cost_before) = deps.store.metric_rows(&period.previous()).await?;
-    let (overdue, overdue_items) = if matches!(kind, ReportKind::Deadlines | ReportKind::Overview) {
-        let teams: Vec<String> = deps
-            .config
-            .routing
-            .teams()
-            .iter()
-            .map(|t| t.id.to_string())
-            .collect();
-        // A live figure: one queue-index entry per overdue ticket (it grows with the
-        // backlog, not with the complaints stored).
-        let (counts, cost) = deps.store.overdue_now(&teams, by, deps.clock.now()).await?;
-        (Some(counts), cost.items)
-    } else {
-        (None, 0)
-    };
-    let config = &deps.config;
-    let labels = |dimension: Dimension, key: &str| -> Option<Bilingual> {
-        match dimension {
-            Dimension::Team => config.routing.team(key).map(|t| t.name.clone()),
-            Dimension::Category => config.classifier.category(key).map(|c| c.label.clone()),
-            _ => None,
-        }
-    };
+    let (overdue, overdue_cost) = overdue_now(deps, kind, by).await?;
+    let overdue_items = overdue_cost.items;
+    let labels = group_labels(&deps.config);
     let built = report::build(
         kind,
         by,
@@ -137,4 +176,46 @@ where
         body["root_causes"] = json!(report::root_causes(&current, &previous, 5));
     }
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// Points on the dashboard's trend chart, at most.
+pub const TREND_POINTS: i64 = 8;
+
+/// Builds every report of the dashboard from ONE read of the counters: the rows of the
+/// asked period and its previous period ([`Period::with_previous`]), which hold every
+/// trend bucket and its previous period too; `report::build` keeps the rows of the
+/// period it is asked for. Only the main report reads the live overdue figure (the
+/// charts do not show it). Costs about what the report alone costs.
+pub(crate) async fn dashboard<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    q: &ReportQuery,
+) -> Result<DashboardView, ApiError>
+where
+    S: MetricsReader + Sync,
+{
+    let (rows, counters) = deps.store.metric_rows(&q.period.with_previous()).await?;
+    let (overdue, overdue_cost) = overdue_now(deps, q.kind, q.by).await?;
+    let labels = group_labels(&deps.config);
+    let build = |kind: ReportKind,
+                 by: Dimension,
+                 period: &Period,
+                 overdue: Option<&BTreeMap<String, i64>>| {
+        report::build(kind, by, period, &rows, &rows, &labels, overdue)
+    };
+    Ok(DashboardView {
+        main: build(q.kind, q.by, &q.period, overdue.as_ref()),
+        by_team: build(ReportKind::Deadlines, Dimension::Team, &q.period, None),
+        by_category: build(ReportKind::Overview, Dimension::Category, &q.period, None),
+        trend: q
+            .period
+            .buckets(TREND_POINTS)
+            .iter()
+            .map(|b| build(ReportKind::Overview, Dimension::Team, b, None))
+            .collect(),
+        query: *q,
+        cost: DashboardCost {
+            queries: counters.queries + overdue_cost.queries,
+            items: counters.items + overdue_cost.items,
+        },
+    })
 }

@@ -23,9 +23,30 @@ where
     S: TicketStore + SurveyLookup + Sync,
     Q: SurveyQueue + Sync,
 {
-    let now = deps.clock.now();
     let value = json_body(request)?;
-    let submission = SurveySubmission::parse(&value).map_err(|e| ApiError::Validation(e.0))?;
+    let reference = accept(deps, &value).await?;
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &json!({
+            "reference": reference,
+            "status": "received",
+            "message": {"en": "Thank you for your answer.", "zh": "感谢您的反馈。"}
+        }),
+    ))
+}
+
+/// Checks an answer (the JSON form of a submission) and queues it: the one path of the
+/// JSON route and the survey page. The reference of the ticket it answers.
+pub(crate) async fn accept<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    value: &serde_json::Value,
+) -> Result<String, ApiError>
+where
+    S: TicketStore + SurveyLookup + Sync,
+    Q: SurveyQueue + Sync,
+{
+    let now = deps.clock.now();
+    let submission = SurveySubmission::parse(value).map_err(|e| ApiError::Validation(e.0))?;
     let claim = deps
         .survey_tokens
         .verify(&submission.token, now)
@@ -48,12 +69,5 @@ where
         })
         .await?;
     info!(reference = %claim.reference, "survey answer accepted");
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({
-            "reference": claim.reference,
-            "status": "received",
-            "message": {"en": "Thank you for your answer.", "zh": "感谢您的反馈。"}
-        }),
-    ))
+    Ok(claim.reference.to_string())
 }

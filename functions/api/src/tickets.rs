@@ -2,7 +2,8 @@
 //!
 //! - `GET /tickets?team=&status=&priority=&category=&overdue=true&limit=&cursor=`
 //! - `GET /tickets/{reference}` — the ticket (contact details masked unless the caller
-//!   has contact access) with its whole history
+//!   has contact access) with its whole history and the actions the caller may take
+//!   (`allowed_actions`, from the lifecycle; any other action is refused)
 //! - `GET /tickets/{reference}/history`
 //! - `POST /tickets/{reference}/actions` — `{"action": "acknowledge", "expected_version": 3, …}`
 //!
@@ -12,12 +13,12 @@
 use crate::auth::Principal;
 use crate::complaints::json_body;
 use crate::http_error::{json_response, ApiError};
+use crate::views::{HistoryView, QueueEntry, QueueItemView, QueuePageView, TicketView};
 use crate::ApiDeps;
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use redress_aws::outbox::relay;
-use redress_domain::borrower::mask;
 use redress_domain::config::DomainConfig;
 use redress_domain::lifecycle::{apply, Action, ActionContext, LifecycleError};
 use redress_domain::notify;
@@ -26,7 +27,8 @@ use redress_domain::ports::{
     TeamQueue, TicketChange, TicketStore,
 };
 use redress_domain::taxonomy::Priority;
-use redress_domain::ticket::{Actor, AuditEvent, Contact, Ticket, TicketStatus};
+use redress_domain::ticket::{Actor, AuditEvent, Ticket, TicketStatus};
+use serde::Serialize;
 use serde_json::{json, Value};
 use tracing::info;
 
@@ -49,10 +51,31 @@ fn bad_query(field: &'static str, en: String, zh: String) -> ApiError {
     ApiError::bad_request(field, en, zh)
 }
 
+/// A serialized view as a JSON answer.
+pub(crate) fn json_view<T: Serialize>(
+    status: StatusCode,
+    view: &T,
+) -> Result<Response<Body>, ApiError> {
+    let body = serde_json::to_value(view).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(json_response(status, &body))
+}
+
 pub(crate) async fn list<S, Q>(
     deps: &ApiDeps<S, Q>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError>
+where
+    S: TeamQueue + Sync,
+{
+    json_view(StatusCode::OK, &queue_page(deps, request).await?)
+}
+
+/// The queue page the request asks for (`?team=&status=&priority=&category=&overdue=
+/// &limit=&cursor=`), for the JSON route and the console alike.
+pub(crate) async fn queue_page<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+) -> Result<QueuePageView, ApiError>
 where
     S: TeamQueue + Sync,
 {
@@ -151,110 +174,23 @@ where
         ));
     }
     let page = deps.store.team_queue(&team, &filter, cursor, limit).await?;
-    let tickets: Vec<Value> = page
+    let tickets = page
         .tickets
         .into_iter()
-        .map(|mut t| {
-            decorate(&mut t, &deps.config, now);
-            t
+        .map(|item| {
+            // The index holds what the store wrote: an entry that does not read is our
+            // own inconsistency, not the caller's input.
+            serde_json::from_value::<QueueEntry>(item)
+                .map(|entry| QueueItemView::new(entry, &deps.config, now))
+                .map_err(|e| ApiError::Internal(Box::new(e)))
         })
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"team": team, "tickets": tickets, "next_cursor": page.next_cursor}),
-    ))
-}
-
-/// Adds what a person reading the queue needs: names, the next deadline, overdue.
-fn decorate(view: &mut Value, config: &DomainConfig, now: DateTime<Utc>) {
-    let Some(obj) = view.as_object_mut() else {
-        return;
-    };
-    let acknowledged = obj.get("acknowledged_at").is_some_and(|v| !v.is_null())
-        || !matches!(
-            obj.get("status").and_then(Value::as_str),
-            Some("received") | Some("reopened")
-        );
-    let deadline_key = if acknowledged {
-        "resolve_by"
-    } else {
-        "acknowledge_by"
-    };
-    let next: Option<DateTime<Utc>> = obj
-        .get("deadlines")
-        .and_then(|d| d.get(deadline_key))
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok());
-    if let Some(next) = next {
-        obj.insert("next_deadline".into(), json!(next));
-        let open = obj
-            .get("status")
-            .and_then(Value::as_str)
-            .and_then(TicketStatus::parse)
-            .is_some_and(TicketStatus::is_open);
-        obj.insert("overdue".into(), json!(open && next < now));
-    }
-    if let Some(team) = obj
-        .get("team")
-        .and_then(Value::as_str)
-        .and_then(|t| config.routing.team(t))
-    {
-        obj.insert("team_name".into(), json!(team.name));
-    }
-    if let Some(cat) = obj
-        .get("category")
-        .and_then(Value::as_str)
-        .and_then(|c| config.classifier.category(c))
-    {
-        obj.insert("category_label".into(), json!(cat.label));
-    }
-    obj.insert(
-        "paused".into(),
-        json!(obj.get("paused_since").is_some_and(|v| !v.is_null())),
-    );
-}
-
-/// A phone as a team sees it by default: `138****5678`.
-fn mask_phone(phone: &str) -> String {
-    match phone.strip_prefix("+86") {
-        Some(local) => mask(local, 3, 4),
-        None => mask(phone, 3, 4),
-    }
-}
-
-fn mask_email(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => format!("{}@{domain}", mask(local, 1, 0)),
-        None => mask(email, 1, 0),
-    }
-}
-
-fn masked_contact(contact: &Contact) -> Contact {
-    Contact {
-        name: contact.name.as_deref().map(|n| mask(n, 1, 0)),
-        phone: contact.phone.as_deref().map(mask_phone),
-        email: contact.email.as_deref().map(mask_email),
-        customer_id: contact.customer_id.clone(),
-        loan_number: contact.loan_number.clone(),
-        national_id_masked: contact.national_id_masked.clone(),
-    }
-}
-
-/// The ticket as the caller may see it.
-fn ticket_view(
-    ticket: &Ticket,
-    who: &Principal,
-    config: &DomainConfig,
-    now: DateTime<Utc>,
-) -> Value {
-    let mut shown = ticket.clone();
-    if !who.contact_access {
-        shown.contact = masked_contact(&ticket.contact);
-    }
-    let mut view = serde_json::to_value(&shown).unwrap_or(Value::Null);
-    decorate(&mut view, config, now);
-    view["contact_masked"] = json!(!who.contact_access);
-    view
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(QueuePageView {
+        team_name: deps.config.routing.team(&team).map(|t| t.name.clone()),
+        team,
+        tickets,
+        next_cursor: page.next_cursor,
+    })
 }
 
 async fn load<S, Q>(
@@ -291,14 +227,28 @@ pub(crate) async fn show<S, Q>(
 where
     S: TicketStore + Sync,
 {
+    json_view(
+        StatusCode::OK,
+        &ticket_page(deps, request, reference).await?,
+    )
+}
+
+/// A ticket as the caller may see it, with its whole history: for `GET
+/// /tickets/{reference}` and the console's ticket view alike.
+pub(crate) async fn ticket_page<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+    reference: &str,
+) -> Result<TicketView, ApiError>
+where
+    S: TicketStore + Sync,
+{
     let who = principal(request)?;
     let (ticket, events) = load(deps, &who, reference).await?;
     if who.contact_access {
         info!(reference = %ticket.reference, user = %who.user, "contact details shown unmasked");
     }
-    let mut view = ticket_view(&ticket, &who, &deps.config, deps.clock.now());
-    view["history"] = json!(events);
-    Ok(json_response(StatusCode::OK, &view))
+    Ok(TicketView::new(&ticket, &who, &deps.config, deps.clock.now()).with_history(events))
 }
 
 pub(crate) async fn history<S, Q>(
@@ -311,10 +261,13 @@ where
 {
     let who = principal(request)?;
     let (ticket, events) = load(deps, &who, reference).await?;
-    Ok(json_response(
+    json_view(
         StatusCode::OK,
-        &json!({"reference": ticket.reference, "events": events}),
-    ))
+        &HistoryView {
+            reference: ticket.reference.to_string(),
+            events,
+        },
+    )
 }
 
 pub(crate) async fn act<S, Q>(
@@ -377,12 +330,9 @@ where
     let (ticket, _) = load(deps, &who, reference).await?;
     let now = deps.clock.now();
     if ticket.version != expected_version {
-        return Err(ApiError::VersionConflict(Box::new(ticket_view(
-            &ticket,
-            &who,
-            &deps.config,
-            now,
-        ))));
+        return Err(ApiError::VersionConflict(Box::new(
+            TicketView::new(&ticket, &who, &deps.config, now).to_json(),
+        )));
     }
     let actor = Actor {
         id: who.user.clone(),
@@ -419,21 +369,18 @@ where
             // Right after the commit; whatever fails here the sweeper's relay run sends.
             relay(&deps.store, &deps.queue, &outbox).await;
             info!(reference = %changed.reference, action = %event.action, version = changed.version, user = %who.user, "ticket changed");
-            Ok(json_response(
+            json_view(
                 StatusCode::OK,
-                &json!({"ticket": ticket_view(&changed, &who, &deps.config, now), "event": event}),
-            ))
+                &json!({"ticket": TicketView::new(&changed, &who, &deps.config, now), "event": event}),
+            )
         }
         // No survey is written here, so AlreadyAnswered cannot happen; read it as a conflict.
-        SaveOutcome::AlreadyAnswered => Err(ApiError::VersionConflict(Box::new(ticket_view(
-            &ticket,
-            &who,
-            &deps.config,
-            now,
-        )))),
+        SaveOutcome::AlreadyAnswered => Err(ApiError::VersionConflict(Box::new(
+            TicketView::new(&ticket, &who, &deps.config, now).to_json(),
+        ))),
         SaveOutcome::Conflict { current } => Err(ApiError::VersionConflict(Box::new(
             current
-                .map(|t| ticket_view(&t, &who, &deps.config, now))
+                .map(|t| TicketView::new(&t, &who, &deps.config, now).to_json())
                 .unwrap_or(Value::Null),
         ))),
     }
@@ -459,7 +406,7 @@ fn lifecycle_error(
         _ => ApiError::Refused {
             code: e.code(),
             message,
-            current: Box::new(ticket_view(ticket, who, config, now)),
+            current: Box::new(TicketView::new(ticket, who, config, now).to_json()),
         },
     }
 }

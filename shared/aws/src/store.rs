@@ -182,11 +182,8 @@ pub fn ticket_item(
 
 /// The deadline a team works towards next.
 pub fn next_deadline(ticket: &Ticket) -> DateTime<Utc> {
-    if ticket.acknowledged_at.is_none() {
-        ticket.deadlines.acknowledge_by
-    } else {
-        ticket.deadlines.resolve_by
-    }
+    // The lifecycle's rule, so the queue's order and the pages' labels agree.
+    redress_domain::lifecycle::next_deadline(ticket.status, &ticket.deadlines).1
 }
 
 fn event_item(event: &AuditEvent, expires: AttributeValue) -> Result<Item, StoreError> {

@@ -243,6 +243,30 @@ pub fn allowed_actions(ticket: &Ticket, role: Role, config: &DomainConfig) -> Ve
         .collect()
 }
 
+/// Which of a ticket's deadlines a team works towards next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineKind {
+    Acknowledge,
+    Resolve,
+}
+
+/// The deadline a team works towards next: the acknowledgement deadline while the ticket
+/// was never acknowledged (only `received`: every other status passed an Acknowledge),
+/// then the resolution deadline. A reopened ticket was acknowledged before and its
+/// deadlines never restart, so it works to its resolution deadline. The queue index is
+/// ordered by this, and every page labels the deadline by it.
+pub fn next_deadline(
+    status: TicketStatus,
+    deadlines: &crate::sla::Deadlines,
+) -> (DeadlineKind, DateTime<Utc>) {
+    if status == TicketStatus::Received {
+        (DeadlineKind::Acknowledge, deadlines.acknowledge_by)
+    } else {
+        (DeadlineKind::Resolve, deadlines.resolve_by)
+    }
+}
+
 /// Why `role` may not take an action of this kind on `ticket` now, if it may not; the
 /// rules of [`allowed_actions`]. Input (texts, the target team) is checked by [`apply`].
 pub fn permits(
@@ -1567,7 +1591,14 @@ mod tests {
     fn every_ticket_shape(config: &DomainConfig) -> Vec<Ticket> {
         let t0 = shanghai("2026-03-02 10:00:00");
         let mut out = Vec::new();
-        for status in [Received, Acknowledged, UnderAnalysis, Resolved, Reopened, Closed] {
+        for status in [
+            Received,
+            Acknowledged,
+            UnderAnalysis,
+            Resolved,
+            Reopened,
+            Closed,
+        ] {
             for policy in config.sla.ids() {
                 for paused in [false, true] {
                     for extended in [false, true] {
@@ -1682,6 +1713,32 @@ mod tests {
             "senior_approval"
         );
         offered_is_exactly_what_apply_accepts(&strict);
+    }
+
+    #[test]
+    fn a_reopened_ticket_works_to_its_resolution_deadline() {
+        let t0 = shanghai("2026-03-02 10:00:00");
+        let t = ticket(t0, Priority::Normal);
+        assert_eq!(
+            next_deadline(t.status, &t.deadlines),
+            (DeadlineKind::Acknowledge, t.deadlines.acknowledge_by)
+        );
+        let a = ok(&t, Action::Acknowledge, t0).0;
+        let u = ok(&a, Action::StartAnalysis, t0).0;
+        let r = ok(&u, resolve(), t0).0;
+        let reopened = ok(
+            &r,
+            Action::Reopen {
+                reason: reason("disputed"),
+            },
+            t0,
+        )
+        .0;
+        assert!(reopened.acknowledged_at.is_some());
+        assert_eq!(
+            next_deadline(reopened.status, &reopened.deadlines),
+            (DeadlineKind::Resolve, reopened.deadlines.resolve_by)
+        );
     }
 
     #[test]

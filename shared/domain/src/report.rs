@@ -81,6 +81,33 @@ impl Period {
         self.from <= day && day <= self.to
     }
 
+    /// This period and its previous one, as one period: everything a report of this
+    /// period reads, and everything a trend of it ([`Period::buckets`]) reads too.
+    pub fn with_previous(&self) -> Period {
+        Period {
+            from: self.previous().from,
+            to: self.to,
+        }
+    }
+
+    /// The period cut into at most `points` consecutive buckets of equal length (the
+    /// last may be shorter), covering it exactly. Each bucket's previous period lies in
+    /// [`Period::with_previous`], so one read of that serves a whole trend.
+    pub fn buckets(&self, points: i64) -> Vec<Period> {
+        let size = (self.len_days() + points.max(1) - 1) / points.max(1);
+        let mut out = Vec::new();
+        let mut start = self.from;
+        while start <= self.to {
+            let end = (start + Duration::days(size - 1)).min(self.to);
+            out.push(Period {
+                from: start,
+                to: end,
+            });
+            start = end + Duration::days(1);
+        }
+        out
+    }
+
     /// Reads `from` and `to` (`YYYY-MM-DD`, both required) as given in a query,
     /// checking `from ≤ to` and at most [`MAX_PERIOD_DAYS`] days.
     pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period, ValidationErrors> {
@@ -665,6 +692,34 @@ pub fn to_csv(report: &Report) -> String {
     }
     row(&mut out, "TOTAL", &report.totals);
     out
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn buckets_cover_the_period_and_their_previous_periods_lie_in_one_read(
+            start in 0i64..2000, len in 1i64..=MAX_PERIOD_DAYS, points in 1i64..12,
+        ) {
+            let from = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + Duration::days(start);
+            let period = Period { from, to: from + Duration::days(len - 1) };
+            let read = period.with_previous();
+            let buckets = period.buckets(points);
+            prop_assert!(!buckets.is_empty() && buckets.len() as i64 <= points);
+            prop_assert_eq!(buckets[0].from, period.from);
+            prop_assert_eq!(buckets.last().unwrap().to, period.to);
+            for w in buckets.windows(2) {
+                prop_assert_eq!(w[0].to + Duration::days(1), w[1].from);
+            }
+            for b in &buckets {
+                prop_assert!(read.contains(b.previous().from) && read.contains(b.to));
+            }
+            prop_assert!(read.contains(period.previous().from));
+        }
+    }
 }
 
 #[cfg(test)]

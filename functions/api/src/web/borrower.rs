@@ -11,6 +11,7 @@ use super::html::{esc, html_response, Lang, Page};
 use super::{cookie, is_https, message_page, query, Form};
 use crate::complaints::{accept, lookup};
 use crate::http_error::ApiError;
+use crate::views::ComplaintStatusView;
 use crate::ApiDeps;
 use chrono::{DateTime, FixedOffset, Utc};
 use lambda_http::http::StatusCode;
@@ -59,12 +60,6 @@ pub(crate) fn show_time(lang: Lang, at: &DateTime<Utc>) -> String {
         at.with_timezone(&beijing()).format("%Y-%m-%d %H:%M"),
         lang.t("(Beijing time)", "（北京时间）")
     )
-}
-
-fn show_time_value(lang: Lang, v: &Value) -> Option<String> {
-    v.as_str()
-        .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-        .map(|t| show_time(lang, &t))
 }
 
 /// The CSRF token for a page, and the cookie to set when it is new.
@@ -659,96 +654,53 @@ where
         Ok(Some(ComplaintState::Ticketed(t))) => Some(t),
         _ => None,
     };
-    let label = view
-        .get("status_label")
-        .and_then(|l| l.get(lang.code()))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let mut main = format!(
-        "<h1>{}</h1><dl class=\"facts\"><dt>{}</dt><dd id=\"reference\">{}</dd><dt>{}</dt><dd><span class=\"badge status-{}\" id=\"status\">{}</span></dd>",
-        esc(lang.t("Your complaint", "您的投诉")),
-        esc(lang.t("Reference", "投诉编号")),
-        esc(reference.as_str()),
-        esc(lang.t("Status", "状态")),
-        esc(view.get("status").and_then(Value::as_str).unwrap_or("")),
-        esc(label),
-    );
-    if let Some(at) = view
-        .get("received_at")
-        .and_then(|v| show_time_value(lang, v))
-    {
-        let _ = write!(
-            main,
-            "<dt>{}</dt><dd>{}</dd>",
-            esc(lang.t("Received", "收到时间")),
-            esc(&at)
-        );
-    }
-    if let Some(team) = view
-        .get("team")
-        .and_then(|t| t.get(lang.code()))
-        .and_then(Value::as_str)
-    {
-        let _ = write!(
-            main,
-            "<dt>{}</dt><dd id=\"team\">{}</dd>",
-            esc(lang.t("Handled by", "负责团队")),
-            esc(team)
-        );
-    }
-    if let Some(d) = view.get("deadlines").filter(|d| !d.is_null()) {
-        for (key, en, zh) in [
-            ("acknowledge_by", "We acknowledge it by", "确认受理期限"),
-            ("resolve_by", "We answer it by", "答复期限"),
-        ] {
-            if let Some(at) = d.get(key).and_then(|v| show_time_value(lang, v)) {
-                let _ = write!(
-                    main,
-                    "<dt>{}</dt><dd>{}</dd>",
-                    esc(lang.t(en, zh)),
-                    esc(&at)
-                );
-            }
-        }
-    }
-    main.push_str("</dl>");
-    if let Some(note) = view
-        .get("note")
-        .and_then(|n| n.get(lang.code()))
-        .and_then(Value::as_str)
-    {
-        let _ = write!(main, "<p class=\"note\">{}</p>", esc(note));
-    }
-    if let Some(t) = &ticket {
-        if let Some(r) = &t.resolution {
-            let _ = write!(
-                main,
-                "<section class=\"answer\"><h2>{}</h2><p class=\"text\" id=\"resolution\">{}</p></section>",
-                esc(lang.t("Our answer", "我们的答复")),
-                esc(&r.summary)
-            );
-        }
-        let _ = write!(
-            main,
-            "<section><h2>{}</h2><p class=\"text\" id=\"complaint-text\">{}</p></section>",
-            esc(lang.t("What you told us", "您的投诉内容")),
-            esc(&t.text)
-        );
-    }
-    let _ = write!(
-        main,
-        "<p><a href=\"/status?lang={}\">{}</a></p>",
-        lang.code(),
-        esc(lang.t("Look up another complaint", "查询其他投诉"))
-    );
-    let page = Page {
+    let main = status_html(lang, &view, ticket.as_deref());
+    let meta = super::layout::PageMeta {
         lang,
         title: lang.t("Your complaint", "您的投诉"),
         name: "status-result",
         path: "/status",
-        main,
     };
-    html_response(StatusCode::OK, page.render(), &[])
+    super::layout::page_response(StatusCode::OK, &meta, main)
+}
+
+/// The status page of a [`ComplaintStatusView`], with the complaint and our answer when
+/// the secret let the borrower read them.
+fn status_html(
+    lang: Lang,
+    view: &ComplaintStatusView,
+    ticket: Option<&redress_domain::ticket::Ticket>,
+) -> maud::Markup {
+    maud::html! {
+        h1 { (lang.t("Your complaint", "您的投诉")) }
+        dl class="facts" {
+            dt { (lang.t("Reference", "投诉编号")) } dd id="reference" { (view.reference) }
+            dt { (lang.t("Status", "状态")) }
+            dd { span class={ "badge status-" (view.status.as_str()) } id="status" { (lang.pick(&view.status_label)) } }
+            dt { (lang.t("Received", "收到时间")) } dd { (show_time(lang, &view.received_at)) }
+            @if let Some(team) = &view.team {
+                dt { (lang.t("Handled by", "负责团队")) } dd id="team" { (lang.pick(team)) }
+            }
+            @if let Some(d) = &view.deadlines {
+                dt { (lang.t("We acknowledge it by", "确认受理期限")) } dd { (show_time(lang, &d.acknowledge_by)) }
+                dt { (lang.t("We answer it by", "答复期限")) } dd { (show_time(lang, &d.resolve_by)) }
+            }
+        }
+        @if let Some(note) = &view.note { p class="note" { (lang.pick(note)) } }
+        @if let Some(r) = ticket.and_then(|t| t.resolution.as_ref()) {
+            section class="answer" {
+                h2 { (lang.t("Our answer", "我们的答复")) }
+                p class="text" id="resolution" { (r.summary) }
+            }
+        }
+        @if let Some(t) = ticket {
+            section {
+                h2 { (lang.t("What you told us", "您的投诉内容")) }
+                p class="text" id="complaint-text" { (t.text) }
+            }
+        }
+        p { a href={ "/status?lang=" (lang.code()) } { (lang.t("Look up another complaint", "查询其他投诉")) } }
+    }
 }
 
 // ------------------------------------------------------------------------- survey
@@ -904,13 +856,7 @@ where
             );
         }
     }
-    let inner = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("/surveys")
-        .header(lambda_http::http::header::CONTENT_TYPE, "application/json")
-        .body(Body::from(Value::Object(body).to_string()))
-        .expect("static request parts are valid");
-    match crate::surveys::submit(deps, &inner).await {
+    match crate::surveys::accept(deps, &Value::Object(body)).await {
         Ok(_) => message_page(
             lang,
             StatusCode::OK,
@@ -930,20 +876,8 @@ where
             &errors,
         ),
         Err(e) => {
-            let response = e.into_response();
-            let status = response.status();
-            let (_, body) = super::console::read_json(response);
-            let text = body
-                .get("message")
-                .and_then(|m| m.get(lang.code()))
-                .and_then(Value::as_str)
-                .unwrap_or_else(|| {
-                    lang.t(
-                        "We could not record your answers just now.",
-                        "暂时无法记录您的回答。",
-                    )
-                })
-                .to_string();
+            let (status, _, message) = e.describe();
+            let text = lang.pick(&message).to_string();
             message_page(lang, status, lang.t("Survey", "满意度调查"), &text, "/")
         }
     }

@@ -4,102 +4,96 @@
 //! bearer token in sessionStorage (gone when the tab closes; never in a cookie, so no
 //! request is authorised by ambient credentials and the JSON actions need no CSRF
 //! token) and fetches `/console/queue` and `/console/tickets/{reference}` with it. Those
-//! two routes sit behind the JWT authorizer and render HTML here, on the server, from
-//! the very handlers of `GET /tickets` and `GET /tickets/{reference}` — so access
-//! checks, masking and the deadline figures are the JSON API's, and every piece of text
-//! goes through the one escaping function instead of being assembled in the browser.
-//! Actions post JSON to `/tickets/{reference}/actions` with `expected_version`.
+//! two routes sit behind the JWT authorizer and render, as maud templates, the typed
+//! views that the JSON routes serialize ([`crate::views`]): the same access checks,
+//! masking and deadline figures, and the actions the lifecycle allows this caller now —
+//! the console offers exactly those. Actions post JSON to `/tickets/{reference}/actions`
+//! with `expected_version`.
 
-use super::html::{esc, html_response, secure_headers, Lang, Page};
+use super::html::{secure_headers, Lang};
+use super::layout::{fragment, page_response, token_sign_in, who_bar, PageMeta};
+use super::messages::{
+    action_label, countdown, deadline_label, priority_label, resolution_label, signal_label, Msg,
+};
 use super::WebSettings;
+use crate::http_error::ApiError;
+use crate::views::{NextDeadline, QueueItemView, QueuePageView, TicketView};
 use crate::ApiDeps;
 use chrono::{DateTime, Utc};
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
+use maud::{html, Markup};
+use redress_domain::config::DomainConfig;
+use redress_domain::lifecycle::ActionKind;
 use redress_domain::ports::{TeamQueue, TicketStore};
-use redress_domain::ticket::TicketStatus;
-use serde_json::Value;
-use std::fmt::Write as _;
+use redress_domain::taxonomy::{Priority, Signal};
+use redress_domain::ticket::{ResolutionCode, TicketStatus};
+use redress_domain::Bilingual;
+use std::collections::BTreeSet;
 
 /// A deadline closer than this is marked "due soon".
 pub const SOON_HOURS: i64 = 24;
 
-/// Bilingual names of the signals.
-pub(crate) fn signal_label(lang: Lang, id: &str) -> String {
-    let (en, zh) = match id {
-        "threat" => ("Threat", "威胁"),
-        "vulnerability" => ("Vulnerable borrower", "弱势借款人"),
-        "authority_mention" => ("Regulator / court / press", "提及监管、法院或媒体"),
-        "third_party_harassment" => ("Third parties contacted", "骚扰第三方"),
-        "fraud_in_progress" => ("Fraud in progress", "正在发生的欺诈"),
-        "night_collection" => ("Night-time collection", "夜间催收"),
-        "excessive_calls" => ("Excessive calls", "过度致电"),
-        "repeat" => ("Repeat complaint", "重复投诉"),
-        other => (other, other),
-    };
-    lang.t(en, zh).to_string()
+/// How close a deadline is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Urgency {
+    Overdue,
+    Soon,
+    Ok,
 }
 
-fn priority_label(lang: Lang, p: &str) -> String {
-    let (en, zh) = match p {
-        "low" => ("Low", "低"),
-        "normal" => ("Normal", "普通"),
-        "high" => ("High", "高"),
-        "critical" => ("Critical", "紧急"),
-        other => (other, other),
-    };
-    lang.t(en, zh).to_string()
-}
+impl Urgency {
+    pub(crate) fn of(deadline: DateTime<Utc>, now: DateTime<Utc>) -> Urgency {
+        if deadline <= now {
+            Urgency::Overdue
+        } else if deadline - now < chrono::Duration::hours(SOON_HOURS) {
+            Urgency::Soon
+        } else {
+            Urgency::Ok
+        }
+    }
 
-fn status_label(lang: Lang, s: &str) -> String {
-    TicketStatus::parse(s)
-        .map(|st| lang.pick(&st.label()).to_string())
-        .unwrap_or_else(|| s.to_string())
-}
-
-/// "3 d 4 h left" / "overdue by 5 h" — the server's first rendering of the countdown
-/// (the script keeps it ticking).
-pub(crate) fn countdown(lang: Lang, deadline: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (deadline - now).num_seconds();
-    let a = secs.unsigned_abs();
-    let (d, h, m) = (a / 86_400, (a % 86_400) / 3600, (a % 3600) / 60);
-    let span = match lang {
-        Lang::En if d > 0 => format!("{d} d {h} h"),
-        Lang::En if h > 0 => format!("{h} h {m} min"),
-        Lang::En => format!("{m} min"),
-        Lang::Zh if d > 0 => format!("{d} 天 {h} 小时"),
-        Lang::Zh if h > 0 => format!("{h} 小时 {m} 分"),
-        Lang::Zh => format!("{m} 分钟"),
-    };
-    match (lang, secs < 0) {
-        (Lang::En, true) => format!("overdue by {span}"),
-        (Lang::En, false) => format!("{span} left"),
-        (Lang::Zh, true) => format!("已逾期 {span}"),
-        (Lang::Zh, false) => format!("剩余 {span}"),
+    /// The CSS class.
+    fn class(self) -> &'static str {
+        match self {
+            Urgency::Overdue => "overdue",
+            Urgency::Soon => "soon",
+            Urgency::Ok => "ok",
+        }
     }
 }
 
-/// `overdue`, `soon` (under [`SOON_HOURS`]) or `ok`.
-pub(crate) fn urgency(deadline: DateTime<Utc>, now: DateTime<Utc>) -> &'static str {
-    if deadline <= now {
-        "overdue"
-    } else if deadline - now < chrono::Duration::hours(SOON_HOURS) {
-        "soon"
-    } else {
-        "ok"
+/// Beijing time, as the pages show every time.
+fn time(lang: Lang, at: &DateTime<Utc>) -> String {
+    super::borrower::show_time(lang, at)
+}
+
+fn label(lang: Lang, text: Option<&Bilingual>, fallback: &str) -> String {
+    text.map_or_else(|| fallback.to_string(), |t| lang.pick(t).to_string())
+}
+
+fn countdown_span(lang: Lang, deadline: DateTime<Utc>, now: DateTime<Utc>) -> Markup {
+    html! {
+        span class={ "countdown " (Urgency::of(deadline, now).class()) } data-deadline=(deadline.to_rfc3339()) {
+            (countdown(lang, deadline, now))
+        }
     }
 }
 
-fn time_of(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    v.and_then(Value::as_str).and_then(|s| s.parse().ok())
+fn signals_text(lang: Lang, signals: &BTreeSet<Signal>) -> String {
+    signals
+        .iter()
+        .map(|s| lang.msg(signal_label(*s)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn countdown_html(lang: Lang, deadline: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    format!(
-        "<span class=\"countdown {u}\" data-deadline=\"{iso}\">{text}</span>",
-        u = urgency(deadline, now),
-        iso = esc(&deadline.to_rfc3339()),
-        text = esc(&countdown(lang, deadline, now))
+/// An error a typed handler answered, as a fragment (`data-error` carries its code).
+pub(crate) fn error_fragment(lang: Lang, error: &ApiError) -> Response<Body> {
+    let (status, code, message) = error.describe();
+    fragment(
+        status,
+        html! { p class="alert" role="alert" data-error=(code) { (lang.pick(&message)) } },
     )
 }
 
@@ -108,93 +102,55 @@ fn countdown_html(lang: Lang, deadline: DateTime<Utc>, now: DateTime<Utc>) -> St
 pub(crate) fn shell<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Body> {
     let lang = Lang::of(request, None);
     let settings = WebSettings::get();
-    let sso = match (&settings.auth_domain, &settings.client_id) {
-        (Some(domain), Some(client)) => format!(
-            "<p><button type=\"button\" class=\"button primary\" id=\"sso\" data-auth-domain=\"{}\" data-client-id=\"{}\">{}</button></p><p class=\"hint\">{}</p>",
-            esc(domain),
-            esc(client),
-            esc(lang.t("Sign in with your staff account", "使用员工账号登录")),
-            esc(lang.t("Or paste a token:", "或粘贴令牌："))
-        ),
-        _ => String::new(),
-    };
-    let mut teams = String::new();
-    // The config's teams; the script preselects the signed-in member's own.
     let config = &deps.config;
-    for t in config.routing.teams() {
-        let _ = write!(
-            teams,
-            "<option value=\"{}\">{}</option>",
-            esc(t.id.as_str()),
-            esc(lang.pick(&t.name))
-        );
-    }
-    let mut categories = String::new();
-    for c in config.classifier.categories() {
-        let _ = write!(
-            categories,
-            "<option value=\"{}\">{}</option>",
-            esc(c.id.as_str()),
-            esc(lang.pick(&c.label))
-        );
-    }
-    let mut statuses = String::new();
-    for s in ["received", "acknowledged", "under_analysis", "reopened"] {
-        let _ = write!(
-            statuses,
-            "<option value=\"{s}\">{}</option>",
-            esc(&status_label(lang, s))
-        );
-    }
-    let mut priorities = String::new();
-    for p in ["critical", "high", "normal", "low"] {
-        let _ = write!(
-            priorities,
-            "<option value=\"{p}\">{}</option>",
-            esc(&priority_label(lang, p))
-        );
-    }
-    let any = esc(lang.t("any", "全部"));
-    let main = format!(
-        "<h1>{title}</h1>\
-<section id=\"signin\" class=\"panel\"><h2>{signin}</h2>{sso}\
-<form id=\"token-form\" class=\"stack\"><div class=\"field\"><label for=\"token\">{paste}</label>\
-<textarea id=\"token\" rows=\"3\" autocomplete=\"off\" spellcheck=\"false\"></textarea>\
-<p class=\"hint\">{hint}</p></div><p><button type=\"submit\" class=\"button primary\">{go}</button></p></form></section>\
-<section id=\"workspace\" hidden><p class=\"who\"><span id=\"who\"></span> <button type=\"button\" class=\"button small\" id=\"signout\">{out}</button></p>\
-<form id=\"filters\" class=\"filters\">\
-<label>{team}<select name=\"team\">{teams}</select></label>\
-<label>{status}<select name=\"status\"><option value=\"\">{any}</option>{statuses}</select></label>\
-<label>{priority}<select name=\"priority\"><option value=\"\">{any}</option>{priorities}</select></label>\
-<label>{category}<select name=\"category\"><option value=\"\">{any}</option>{categories}</select></label>\
-<label class=\"inline\"><input type=\"checkbox\" name=\"overdue\" value=\"true\"> {overdue}</label>\
-<button type=\"submit\" class=\"button\">{apply}</button></form>\
-<p id=\"console-message\" class=\"flash\" role=\"status\" hidden></p>\
-<div id=\"queue\" aria-live=\"polite\"></div><div id=\"ticket\"></div></section>",
-        title = esc(lang.t("Team console", "团队工作台")),
-        signin = esc(lang.t("Sign in", "登录")),
-        paste = esc(lang.t("Sign-in token", "登录令牌")),
-        hint = esc(lang.t(
-            "Locally: target/debug/redress token --user alice --team billing. The token is kept in this tab only.",
-            "本地开发：target/debug/redress token --user alice --team billing。令牌只保存在当前标签页。"
-        )),
-        go = esc(lang.t("Sign in", "登录")),
-        out = esc(lang.t("Sign out", "退出")),
-        team = esc(lang.t("Team", "团队")),
-        status = esc(lang.t("Status", "状态")),
-        priority = esc(lang.t("Priority", "优先级")),
-        category = esc(lang.t("Category", "类别")),
-        overdue = esc(lang.t("Overdue only", "仅显示逾期")),
-        apply = esc(lang.t("Show", "筛选")),
-    );
-    let page = Page {
+    let sso = html! {
+        @if let (Some(domain), Some(client)) = (&settings.auth_domain, &settings.client_id) {
+            p { button type="button" class="button primary" id="sso" data-auth-domain=(domain) data-client-id=(client) { (lang.msg(Msg::SsoSignIn)) } }
+            p class="hint" { (lang.msg(Msg::OrPasteToken)) }
+        }
+    };
+    let any = lang.msg(Msg::Any);
+    let main = html! {
+        h1 { (lang.msg(Msg::TeamConsole)) }
+        (token_sign_in(lang, sso, Msg::ConsoleTokenHint))
+        section id="workspace" hidden {
+            (who_bar(lang))
+            form id="filters" class="filters" {
+                // The config's teams; the script preselects the signed-in member's own.
+                label { (lang.msg(Msg::Team)) select name="team" {
+                    @for t in config.routing.teams() { option value=(t.id) { (lang.pick(&t.name)) } }
+                } }
+                label { (lang.msg(Msg::Status)) select name="status" {
+                    option value="" { (any) }
+                    @for s in [TicketStatus::Received, TicketStatus::Acknowledged, TicketStatus::UnderAnalysis, TicketStatus::Reopened] {
+                        option value=(s.as_str()) { (lang.pick(&s.label())) }
+                    }
+                } }
+                label { (lang.msg(Msg::Priority)) select name="priority" {
+                    option value="" { (any) }
+                    @for p in [Priority::Critical, Priority::High, Priority::Normal, Priority::Low] {
+                        option value=(p.as_str()) { (lang.msg(priority_label(p))) }
+                    }
+                } }
+                label { (lang.msg(Msg::Category)) select name="category" {
+                    option value="" { (any) }
+                    @for c in config.classifier.categories() { option value=(c.id) { (lang.pick(&c.label)) } }
+                } }
+                label class="inline" { input type="checkbox" name="overdue" value="true"; " " (lang.msg(Msg::OverdueOnly)) }
+                button type="submit" class="button" { (lang.msg(Msg::FilterShow)) }
+            }
+            p id="console-message" class="flash" role="status" hidden {}
+            div id="queue" aria-live="polite" {}
+            div id="ticket" {}
+        }
+    };
+    let meta = PageMeta {
         lang,
-        title: lang.t("Team console", "团队工作台"),
+        title: lang.msg(Msg::TeamConsole),
         name: "console",
         path: "/console",
-        main,
     };
-    let mut response = html_response(StatusCode::OK, page.render(), &[]);
+    let mut response = page_response(StatusCode::OK, &meta, main);
     // The hosted UI's token endpoint is the one other origin the script may call.
     if let Some(domain) = &settings.auth_domain {
         response
@@ -205,204 +161,74 @@ pub(crate) fn shell<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<B
     response
 }
 
-// ---------------------------------------------------------------------- fragments
-
-/// Runs a JSON route's handler and reads its answer back: (status, body).
-pub(crate) fn read_json(response: Response<Body>) -> (StatusCode, Value) {
-    let status = response.status();
-    let body = match response.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
-        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    (status, body)
-}
-
-/// An HTML fragment (inserted into the console page by its script).
-fn fragment(status: StatusCode, html: String) -> Response<Body> {
-    html_response(status, html, &[])
-}
-
-/// The error an API answer carried, as a fragment.
-pub(crate) fn error_fragment(lang: Lang, status: StatusCode, body: &Value) -> Response<Body> {
-    let message = body
-        .get("message")
-        .and_then(|m| m.get(lang.code()))
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| lang.t("Something went wrong.", "出错了。"));
-    let code = body.get("error").and_then(Value::as_str).unwrap_or("error");
-    fragment(
-        status,
-        format!(
-            "<p class=\"alert\" role=\"alert\" data-error=\"{}\">{}</p>",
-            esc(code),
-            esc(message)
-        ),
-    )
-}
+// ------------------------------------------------------------------------- queue
 
 pub(crate) async fn queue<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Body>
 where
     S: TeamQueue + Sync,
 {
     let lang = Lang::of(request, None);
-    let now = deps.clock.now();
-    let answer = crate::tickets::list(deps, request)
-        .await
-        .unwrap_or_else(|e| e.into_response());
-    let (status, body) = read_json(answer);
-    if !status.is_success() {
-        return error_fragment(lang, status, &body);
+    match crate::tickets::queue_page(deps, request).await {
+        Ok(view) => fragment(StatusCode::OK, queue_html(lang, &view, deps.clock.now())),
+        Err(e) => error_fragment(lang, &e),
     }
-    let tickets = body
-        .get("tickets")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let team = body.get("team").and_then(Value::as_str).unwrap_or("");
-    let team_name = deps
-        .config
-        .routing
-        .team(team)
-        .map(|t| lang.pick(&t.name).to_string())
-        .unwrap_or_else(|| team.to_string());
-    let mut out = format!(
-        "<p class=\"queue-meta\">{}: <strong>{}</strong> · {} {}</p>",
-        esc(lang.t("Queue", "队列")),
-        esc(&team_name),
-        tickets.len(),
-        esc(lang.t(
-            "open tickets, nearest deadline first",
-            "个未结工单，按最近期限排序"
-        ))
-    );
-    if tickets.is_empty() {
-        let _ = write!(
-            out,
-            "<p class=\"empty\">{}</p>",
-            esc(lang.t("Nothing here.", "没有工单。"))
-        );
-        return fragment(StatusCode::OK, out);
-    }
-    let _ = write!(
-        out,
-        "<table class=\"queue\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        esc(lang.t("Reference", "编号")),
-        esc(lang.t("Next deadline", "最近期限")),
-        esc(lang.t("Status", "状态")),
-        esc(lang.t("Priority", "优先级")),
-        esc(lang.t("Category", "类别")),
-        esc(lang.t("Signals", "信号")),
-    );
-    for t in &tickets {
-        let reference = t.get("reference").and_then(Value::as_str).unwrap_or("");
-        let deadline = time_of(t.get("next_deadline"));
-        let row_class = deadline.map(|d| urgency(d, now)).unwrap_or("ok");
-        let which = if t
-            .get("status")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s == "received" || s == "reopened")
-        {
-            lang.t("acknowledge", "确认")
-        } else {
-            lang.t("resolve", "解决")
-        };
-        let deadline_html = deadline
-            .map(|d| {
-                format!(
-                    "{}<small>{} · {}</small>",
-                    countdown_html(lang, d, now),
-                    esc(which),
-                    esc(&super::borrower::show_time(lang, &d))
-                )
-            })
-            .unwrap_or_default();
-        let status = t.get("status").and_then(Value::as_str).unwrap_or("");
-        let priority = t.get("priority").and_then(Value::as_str).unwrap_or("");
-        let category = t
-            .get("category_label")
-            .and_then(|l| l.get(lang.code()))
-            .and_then(Value::as_str)
-            .or_else(|| t.get("category").and_then(Value::as_str))
-            .unwrap_or("");
-        let signals: Vec<String> = t
-            .get("signals")
-            .and_then(Value::as_array)
-            .map(|s| {
-                s.iter()
-                    .filter_map(Value::as_str)
-                    .map(|s| signal_label(lang, s))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mark = match row_class {
-            "overdue" => format!(
-                " <span class=\"badge overdue\">{}</span>",
-                esc(lang.t("Overdue", "已逾期"))
-            ),
-            "soon" => format!(
-                " <span class=\"badge soon\">{}</span>",
-                esc(lang.t("Due < 24 h", "24 小时内到期"))
-            ),
-            _ => String::new(),
-        };
-        let paused = if t.get("paused").and_then(Value::as_bool).unwrap_or(false) {
-            format!(
-                " <span class=\"badge\">{}</span>",
-                esc(lang.t("Paused", "已暂停"))
-            )
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            out,
-            "<tr class=\"{row_class}\" data-reference=\"{r}\"><td data-label=\"{rl}\"><a href=\"/console?ticket={r}&amp;lang={l}\" data-ticket=\"{r}\">{r}</a>{mark}{paused}</td>\
-<td data-label=\"{dl}\">{deadline_html}</td><td data-label=\"{sl}\">{status}</td><td data-label=\"{pl}\"><span class=\"badge priority-{p}\">{priority}</span></td>\
-<td data-label=\"{cl}\">{category}</td><td data-label=\"{gl}\">{signals}</td></tr>",
-            r = esc(reference),
-            l = lang.code(),
-            rl = esc(lang.t("Reference", "编号")),
-            dl = esc(lang.t("Next deadline", "最近期限")),
-            sl = esc(lang.t("Status", "状态")),
-            pl = esc(lang.t("Priority", "优先级")),
-            cl = esc(lang.t("Category", "类别")),
-            gl = esc(lang.t("Signals", "信号")),
-            status = esc(&status_label(lang, status)),
-            p = esc(priority),
-            priority = esc(&priority_label(lang, priority)),
-            category = esc(category),
-            signals = esc(&signals.join(", ")),
-        );
-    }
-    out.push_str("</tbody></table>");
-    if let Some(cursor) = body.get("next_cursor").and_then(Value::as_str) {
-        let _ = write!(
-            out,
-            "<p><button type=\"button\" class=\"button\" data-cursor=\"{}\">{}</button></p>",
-            esc(cursor),
-            esc(lang.t("More", "更多"))
-        );
-    }
-    fragment(StatusCode::OK, out)
 }
 
-fn action_form(action: &str, version: u64, label: &str, fields: &str, primary: bool) -> String {
-    format!(
-        "<form class=\"act\" data-action=\"{a}\"><input type=\"hidden\" name=\"expected_version\" value=\"{version}\">{fields}\
-<button type=\"submit\" class=\"button{p}\">{label}</button></form>",
-        a = esc(action),
-        p = if primary { " primary" } else { "" },
-        label = esc(label),
-    )
+/// The queue table of a [`QueuePageView`].
+pub(crate) fn queue_html(lang: Lang, view: &QueuePageView, now: DateTime<Utc>) -> Markup {
+    html! {
+        p class="queue-meta" {
+            (lang.msg(Msg::Queue)) ": " strong { (label(lang, view.team_name.as_ref(), &view.team)) }
+            " · " (view.tickets.len()) " " (lang.msg(Msg::OpenTicketsNearestFirst))
+        }
+        @if view.tickets.is_empty() {
+            p class="empty" { (lang.msg(Msg::NothingHere)) }
+        } @else {
+            table class="queue" {
+                thead { tr {
+                    @for m in [Msg::Reference, Msg::NextDeadline, Msg::Status, Msg::Priority, Msg::Category, Msg::Signals] {
+                        th { (lang.msg(m)) }
+                    }
+                } }
+                tbody { @for t in &view.tickets { (queue_row(lang, t, now)) } }
+            }
+            @if let Some(cursor) = &view.next_cursor {
+                p { button type="button" class="button" data-cursor=(cursor) { (lang.msg(Msg::More)) } }
+            }
+        }
+    }
 }
 
-fn reason_field(lang: Lang, name: &str, label_en: &str, label_zh: &str) -> String {
-    format!(
-        "<label>{}<textarea name=\"{}\" rows=\"2\"></textarea></label>",
-        esc(lang.t(label_en, label_zh)),
-        esc(name)
-    )
+fn queue_row(lang: Lang, t: &QueueItemView, now: DateTime<Utc>) -> Markup {
+    let e = &t.entry;
+    let NextDeadline { at, kind, .. } = t.next;
+    let urgency = Urgency::of(at, now);
+    html! {
+        tr class=(urgency.class()) data-reference=(e.reference) {
+            td data-label=(lang.msg(Msg::Reference)) {
+                a href={ "/console?ticket=" (e.reference) "&lang=" (lang.code()) } data-ticket=(e.reference) { (e.reference) }
+                @match urgency {
+                    Urgency::Overdue => { " " span class="badge overdue" { (lang.msg(Msg::Overdue)) } }
+                    Urgency::Soon => { " " span class="badge soon" { (lang.msg(Msg::DueSoon)) } }
+                    Urgency::Ok => {}
+                }
+                @if t.paused { " " span class="badge" { (lang.msg(Msg::Paused)) } }
+            }
+            td data-label=(lang.msg(Msg::NextDeadline)) {
+                (countdown_span(lang, at, now))
+                small { (lang.msg(deadline_label(kind))) " · " (time(lang, &at)) }
+            }
+            td data-label=(lang.msg(Msg::Status)) { (lang.pick(&e.status.label())) }
+            td data-label=(lang.msg(Msg::Priority)) {
+                span class={ "badge priority-" (e.priority.as_str()) } { (lang.msg(priority_label(e.priority))) }
+            }
+            td data-label=(lang.msg(Msg::Category)) { (label(lang, t.category_label.as_ref(), &e.category)) }
+            td data-label=(lang.msg(Msg::Signals)) { (signals_text(lang, &e.signals)) }
+        }
+    }
 }
+
+// ------------------------------------------------------------------------ ticket
 
 pub(crate) async fn ticket<S, Q>(
     deps: &ApiDeps<S, Q>,
@@ -413,361 +239,291 @@ where
     S: TicketStore + Sync,
 {
     let lang = Lang::of(request, None);
-    let now = deps.clock.now();
-    let answer = crate::tickets::show(deps, request, reference)
-        .await
-        .unwrap_or_else(|e| e.into_response());
-    let (status, t) = read_json(answer);
-    if !status.is_success() {
-        return error_fragment(lang, status, &t);
-    }
-    let s = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or("");
-    let version = t.get("version").and_then(Value::as_u64).unwrap_or(0);
-    let reference = s("reference");
-    let st = s("status");
-    let mut out = format!(
-        "<article class=\"ticket\" data-reference=\"{r}\" data-version=\"{version}\">\
-<p><a href=\"/console?lang={l}\" data-back>{back}</a></p>\
-<h2>{r} <span class=\"badge status-{st}\" id=\"ticket-status\">{stl}</span> <span class=\"badge priority-{p}\">{pl}</span></h2><dl class=\"facts\">",
-        r = esc(reference),
-        l = lang.code(),
-        back = esc(lang.t("← Back to the queue", "← 返回队列")),
-        st = esc(st),
-        stl = esc(&status_label(lang, st)),
-        p = esc(s("priority")),
-        pl = esc(&priority_label(lang, s("priority"))),
-    );
-    let mut fact = |label: &str, value_html: String| {
-        let _ = write!(out, "<dt>{}</dt><dd>{}</dd>", esc(label), value_html);
-    };
-    let team_name = t
-        .get("team_name")
-        .and_then(|n| n.get(lang.code()))
-        .and_then(Value::as_str)
-        .unwrap_or(s("team"));
-    fact(lang.t("Team", "团队"), esc(team_name));
-    let cat = t
-        .get("category_label")
-        .and_then(|n| n.get(lang.code()))
-        .and_then(Value::as_str)
-        .unwrap_or(s("category"));
-    fact(
-        lang.t("Category", "类别"),
-        format!(
-            "{} <small>({})</small>",
-            esc(cat),
-            esc(s("classification_reason"))
+    match crate::tickets::ticket_page(deps, request, reference).await {
+        Ok(view) => fragment(
+            StatusCode::OK,
+            ticket_html(lang, &view, &deps.config, deps.clock.now()),
         ),
-    );
-    let product = deps
-        .config
-        .routing
-        .product(s("product"))
-        .map(|p| lang.pick(&p.label).to_string())
-        .unwrap_or_else(|| s("product").to_string());
-    fact(lang.t("Product", "产品"), esc(&product));
-    fact(lang.t("Channel", "渠道"), esc(s("channel")));
-    if let Some(at) = time_of(t.get("received_at")) {
-        fact(
-            lang.t("Received", "收到时间"),
-            esc(&super::borrower::show_time(lang, &at)),
-        );
+        Err(e) => error_fragment(lang, &e),
     }
-    let deadlines = t.get("deadlines").cloned().unwrap_or(Value::Null);
-    for (key, en, zh) in [
-        ("acknowledge_by", "Acknowledge by", "确认期限"),
-        ("resolve_by", "Resolve by", "解决期限"),
-    ] {
-        if let Some(d) = time_of(deadlines.get(key)) {
-            fact(
-                lang.t(en, zh),
-                format!(
-                    "{} {}",
-                    esc(&super::borrower::show_time(lang, &d)),
-                    countdown_html(lang, d, now)
-                ),
-            );
-        }
-    }
-    fact(
-        lang.t("SLA policy", "时限政策"),
-        esc(deadlines
-            .get("policy")
-            .and_then(Value::as_str)
-            .unwrap_or("")),
-    );
-    let signals: Vec<String> = t
-        .get("signals")
-        .and_then(Value::as_array)
-        .map(|v| {
-            v.iter()
-                .filter_map(Value::as_str)
-                .map(|x| signal_label(lang, x))
-                .collect()
-        })
-        .unwrap_or_default();
-    fact(
-        lang.t("Signals", "信号"),
-        if signals.is_empty() {
-            esc(lang.t("none", "无"))
-        } else {
-            signals
-                .iter()
-                .map(|x| format!("<span class=\"badge signal\">{}</span>", esc(x)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        },
-    );
-    if let Some(prev) = t
-        .get("repeat")
-        .and_then(|r| r.get("previous_any"))
-        .and_then(Value::as_str)
-    {
-        fact(lang.t("Repeat of", "重复投诉，之前的编号"), esc(prev));
-    }
-    let contact = t.get("contact").cloned().unwrap_or(Value::Null);
-    let contact_text: Vec<String> = [
-        "name",
-        "phone",
-        "email",
-        "customer_id",
-        "loan_number",
-        "national_id_masked",
+}
+
+/// A ticket, its actions and its history, from a [`TicketView`].
+pub(crate) fn ticket_html(
+    lang: Lang,
+    view: &TicketView,
+    config: &DomainConfig,
+    now: DateTime<Utc>,
+) -> Markup {
+    let t = &view.ticket;
+    let c = &t.contact;
+    let contact = [
+        &c.name,
+        &c.phone,
+        &c.email,
+        &c.customer_id,
+        &c.loan_number,
+        &c.national_id_masked,
     ]
-    .iter()
-    .filter_map(|k| contact.get(*k).and_then(Value::as_str))
-    .map(str::to_string)
-    .collect();
-    fact(
-        lang.t("Contact", "联系方式"),
-        esc(&contact_text.join(" · ")),
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let product = config.routing.product(&t.product).map_or_else(
+        || t.product.to_string(),
+        |p| lang.pick(&p.label).to_string(),
     );
-    fact(lang.t("Routing", "分派"), esc(s("routing_reason")));
-    fact(lang.t("Version", "版本"), version.to_string());
-    out.push_str("</dl>");
-
-    let _ = write!(
-        out,
-        "<section><h3>{}</h3><p class=\"text\" id=\"ticket-text\">{}</p>",
-        esc(lang.t("Complaint", "投诉内容")),
-        esc(s("text"))
-    );
-    if let Some(o) = t.get("desired_outcome").and_then(Value::as_str) {
-        let _ = write!(
-            out,
-            "<h4>{}</h4><p class=\"text\">{}</p>",
-            esc(lang.t("Desired outcome", "期望结果")),
-            esc(o)
-        );
-    }
-    if let Some(r) = t.get("resolution").filter(|r| !r.is_null()) {
-        let _ = write!(
-            out,
-            "<h4>{} ({})</h4><p class=\"text\">{}</p>",
-            esc(lang.t("Resolution", "处理结果")),
-            esc(r.get("code").and_then(Value::as_str).unwrap_or("")),
-            esc(r.get("summary").and_then(Value::as_str).unwrap_or(""))
-        );
-    }
-    out.push_str("</section>");
-
-    // Actions: the next step first, then the rest this stage allows.
-    let _ = write!(out, "<section class=\"actions-panel\"><h3>{}</h3><div id=\"action-message\" role=\"alert\" hidden></div>", esc(lang.t("Actions", "操作")));
-    let open = TicketStatus::parse(st).is_some_and(TicketStatus::is_open);
-    let paused = t.get("paused").and_then(Value::as_bool).unwrap_or(false);
-    match st {
-        "received" | "reopened" => out.push_str(&action_form(
-            "acknowledge",
-            version,
-            lang.t("Acknowledge", "确认受理"),
-            "",
-            true,
-        )),
-        "acknowledged" => out.push_str(&action_form(
-            "start_analysis",
-            version,
-            lang.t("Start analysis", "开始调查"),
-            "",
-            true,
-        )),
-        _ => {}
-    }
-    if matches!(st, "acknowledged" | "under_analysis") {
-        let codes = [
-            ("upheld", "Upheld", "投诉成立"),
-            ("partly_upheld", "Partly upheld", "部分成立"),
-            ("not_upheld", "Not upheld", "不成立"),
-            ("withdrawn", "Withdrawn", "撤回"),
-        ];
-        let options: String = codes
-            .iter()
-            .map(|(v, en, zh)| format!("<option value=\"{v}\">{}</option>", esc(lang.t(en, zh))))
-            .collect();
-        let fields = format!(
-            "<label>{}<select name=\"code\">{options}</select></label>{}",
-            esc(lang.t("Outcome", "结论")),
-            reason_field(
-                lang,
-                "summary",
-                "Summary for the borrower",
-                "给借款人的答复"
-            )
-        );
-        out.push_str(&action_form(
-            "resolve",
-            version,
-            lang.t("Resolve", "解决"),
-            &fields,
-            st == "under_analysis",
-        ));
-    }
-    if open {
-        out.push_str(&action_form(
-            "add_note",
-            version,
-            lang.t("Add note", "添加备注"),
-            &reason_field(lang, "text", "Internal note", "内部备注"),
-            false,
-        ));
-        let teams: String = deps
-            .config
-            .routing
-            .teams()
-            .iter()
-            .filter(|x| x.id != s("team"))
-            .map(|x| {
-                format!(
-                    "<option value=\"{}\">{}</option>",
-                    esc(x.id.as_str()),
-                    esc(lang.pick(&x.name))
-                )
-            })
-            .collect();
-        let fields = format!(
-            "<label>{}<select name=\"to_team\">{teams}</select></label>{}",
-            esc(lang.t("To team", "转至团队")),
-            reason_field(lang, "reason", "Reason", "原因")
-        );
-        out.push_str(&action_form(
-            "transfer",
-            version,
-            lang.t("Transfer", "转派"),
-            &fields,
-            false,
-        ));
-        if paused {
-            out.push_str(&action_form(
-                "resume",
-                version,
-                lang.t("Resume the clock", "恢复计时"),
-                "",
-                false,
-            ));
-        } else {
-            out.push_str(&action_form(
-                "pause",
-                version,
-                lang.t("Pause the clock", "暂停计时"),
-                &reason_field(
-                    lang,
-                    "reason",
-                    "Waiting for the borrower because…",
-                    "等待借款人的原因",
-                ),
-                false,
-            ));
-        }
-        if t.get("extension").is_none_or(Value::is_null) {
-            out.push_str(&action_form(
-                "extend",
-                version,
-                lang.t("Extend the deadline", "延长期限"),
-                &reason_field(lang, "reason", "Reason for the extension", "延期原因"),
-                false,
-            ));
-        }
-    } else {
-        out.push_str(&action_form(
-            "reopen",
-            version,
-            lang.t("Reopen", "重新打开"),
-            &reason_field(lang, "reason", "Reason", "原因"),
-            false,
-        ));
-        if st == "resolved" {
-            out.push_str(&action_form(
-                "close",
-                version,
-                lang.t("Close", "结案"),
-                &reason_field(lang, "reason", "Reason", "原因"),
-                false,
-            ));
+    let deadline = |d: DateTime<Utc>| html! { (time(lang, &d)) " " (countdown_span(lang, d, now)) };
+    html! {
+        article class="ticket" data-reference=(t.reference) data-version=(t.version) {
+            p { a href={ "/console?lang=" (lang.code()) } data-back { (lang.msg(Msg::BackToQueue)) } }
+            h2 {
+                (t.reference) " "
+                span class={ "badge status-" (t.status.as_str()) } id="ticket-status" { (lang.pick(&t.status.label())) } " "
+                span class={ "badge priority-" (t.priority.as_str()) } { (lang.msg(priority_label(t.priority))) }
+            }
+            dl class="facts" {
+                dt { (lang.msg(Msg::Team)) } dd { (label(lang, view.team_name.as_ref(), t.team.as_str())) }
+                dt { (lang.msg(Msg::Category)) }
+                dd { (label(lang, view.category_label.as_ref(), t.category.as_str())) " " small { "(" (t.classification_reason) ")" } }
+                dt { (lang.msg(Msg::Product)) } dd { (product) }
+                dt { (lang.msg(Msg::Channel)) } dd { (t.channel.as_str()) }
+                dt { (lang.msg(Msg::ReceivedAt)) } dd { (time(lang, &t.received_at)) }
+                dt { (lang.msg(Msg::AcknowledgeBy)) } dd { (deadline(t.deadlines.acknowledge_by)) }
+                dt { (lang.msg(Msg::ResolveBy)) } dd { (deadline(t.deadlines.resolve_by)) }
+                dt { (lang.msg(Msg::NextDeadline)) }
+                dd id="next-deadline" data-kind=(lang.msg(deadline_label(view.next.kind))) {
+                    (lang.msg(deadline_label(view.next.kind))) " · " (deadline(view.next.at))
+                }
+                dt { (lang.msg(Msg::SlaPolicy)) } dd { (t.deadlines.policy) }
+                dt { (lang.msg(Msg::Signals)) }
+                dd {
+                    @if t.signals.is_empty() { (lang.msg(Msg::NoneShown)) }
+                    @for (i, s) in t.signals.iter().enumerate() {
+                        @if i > 0 { " " }
+                        span class="badge signal" { (lang.msg(signal_label(*s))) }
+                    }
+                }
+                @if let Some(prev) = &t.repeat.previous_any {
+                    dt { (lang.msg(Msg::RepeatOf)) } dd { (prev) }
+                }
+                dt { (lang.msg(Msg::Contact)) } dd { (contact) }
+                dt { (lang.msg(Msg::Routing)) } dd { (t.routing_reason) }
+                dt { (lang.msg(Msg::Version)) } dd { (t.version) }
+            }
+            section {
+                h3 { (lang.msg(Msg::ComplaintText)) }
+                p class="text" id="ticket-text" { (t.text) }
+                @if let Some(o) = &t.desired_outcome {
+                    h4 { (lang.msg(Msg::DesiredOutcome)) } p class="text" { (o) }
+                }
+                @if let Some(r) = &t.resolution {
+                    h4 { (lang.msg(Msg::Resolution)) " (" (lang.msg(resolution_label(r.code))) ")" }
+                    p class="text" { (r.summary) }
+                }
+            }
+            (actions_html(lang, view, config))
+            section {
+                h3 { (lang.msg(Msg::History)) }
+                ol class="history" {
+                    @for e in view.history.iter().flatten() {
+                        li {
+                            time { (time(lang, &e.at)) } " "
+                            strong { (e.action) } " — " (e.actor.id) " (" (e.actor.role) ") · "
+                            @if let Some(from) = e.from_status { (lang.pick(&from.label())) " → " }
+                            (lang.pick(&e.to_status.label()))
+                            small { (e.detail) }
+                        }
+                    }
+                }
+            }
         }
     }
-    out.push_str("</section>");
+}
 
-    let _ = write!(
-        out,
-        "<section><h3>{}</h3><ol class=\"history\">",
-        esc(lang.t("History", "处理记录"))
-    );
-    for e in t
-        .get("history")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let at = time_of(e.get("at"))
-            .map(|a| super::borrower::show_time(lang, &a))
-            .unwrap_or_default();
-        let actor = e.get("actor").cloned().unwrap_or(Value::Null);
-        let from = e
-            .get("from_status")
-            .and_then(Value::as_str)
-            .map(|x| status_label(lang, x));
-        let to = e
-            .get("to_status")
-            .and_then(Value::as_str)
-            .map(|x| status_label(lang, x))
-            .unwrap_or_default();
-        let _ = write!(
-            out,
-            "<li><time>{}</time> <strong>{}</strong> — {} ({}) · {}{}<small>{}</small></li>",
-            esc(&at),
-            esc(e.get("action").and_then(Value::as_str).unwrap_or("")),
-            esc(actor.get("id").and_then(Value::as_str).unwrap_or("")),
-            esc(actor.get("role").and_then(Value::as_str).unwrap_or("")),
-            from.map(|f| format!("{} → ", esc(&f))).unwrap_or_default(),
-            esc(&to),
-            esc(e.get("detail").and_then(Value::as_str).unwrap_or("")),
-        );
+/// The next step of the work, shown as the primary button when it is offered.
+fn is_next_step(kind: ActionKind) -> bool {
+    matches!(
+        kind,
+        ActionKind::Acknowledge
+            | ActionKind::StartAnalysis
+            | ActionKind::Resolve
+            | ActionKind::Close
+    )
+}
+
+/// One form per action the lifecycle allows (the view's `allowed_actions`), in the
+/// lifecycle's order: the next step first.
+fn actions_html(lang: Lang, view: &TicketView, config: &DomainConfig) -> Markup {
+    let t = &view.ticket;
+    let primary = view
+        .allowed_actions
+        .iter()
+        .copied()
+        .find(|k| is_next_step(*k));
+    let reason =
+        |name: &str, m: Msg| html! { label { (lang.msg(m)) textarea name=(name) rows="2" {} } };
+    html! {
+        section class="actions-panel" {
+            h3 { (lang.msg(Msg::Actions)) }
+            div id="action-message" role="alert" hidden {}
+            @if view.allowed_actions.is_empty() { p class="empty" { (lang.msg(Msg::NoActions)) } }
+            @for kind in &view.allowed_actions {
+                form class="act" data-action=(kind.name()) {
+                    input type="hidden" name="expected_version" value=(t.version);
+                    @match kind {
+                        ActionKind::Acknowledge | ActionKind::StartAnalysis | ActionKind::Resume => {}
+                        ActionKind::Resolve => {
+                            label { (lang.msg(Msg::Outcome)) select name="code" {
+                                @for code in [ResolutionCode::Upheld, ResolutionCode::PartlyUpheld, ResolutionCode::NotUpheld, ResolutionCode::Withdrawn] {
+                                    option value=(code.as_str()) { (lang.msg(resolution_label(code))) }
+                                }
+                            } }
+                            (reason("summary", Msg::SummaryForBorrower))
+                        }
+                        ActionKind::AddNote => { (reason("text", Msg::InternalNote)) }
+                        ActionKind::Transfer => {
+                            label { (lang.msg(Msg::ToTeam)) select name="to_team" {
+                                @for x in config.routing.teams().iter().filter(|x| x.id != t.team) {
+                                    option value=(x.id) { (lang.pick(&x.name)) }
+                                }
+                            } }
+                            (reason("reason", Msg::Reason))
+                        }
+                        ActionKind::Pause => { (reason("reason", Msg::PauseReason)) }
+                        ActionKind::Extend => { (reason("reason", Msg::ExtensionReason)) }
+                        ActionKind::Reopen | ActionKind::Close => { (reason("reason", Msg::Reason)) }
+                    }
+                    @let class = if primary == Some(*kind) { "button primary" } else { "button" };
+                    button type="submit" class=(class) {
+                        (lang.msg(action_label(*kind)))
+                    }
+                }
+            }
+        }
     }
-    out.push_str("</ol></section></article>");
-    fragment(StatusCode::OK, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Duration, TimeZone};
+    use crate::auth::Principal;
+    use chrono::Duration;
+    use redress_domain::lifecycle::{apply, Action, ActionContext};
+    use redress_domain::ticket::{Actor, Ticket};
+
+    fn member() -> Principal {
+        Principal {
+            user: "alice".into(),
+            teams: vec!["billing".into()],
+            manager: false,
+            contact_access: false,
+        }
+    }
+
+    /// A billing ticket as intake writes it, with a complaint text that is markup.
+    fn ticket(config: &DomainConfig, now: DateTime<Utc>) -> Ticket {
+        let json = serde_json::json!({
+            "reference": "RD-261123-7KQ2M9XA", "status": "received", "received_at": now,
+            "channel": "web", "product": "personal_loan", "language": "en",
+            "category": "fees_interest", "category_source": "borrower",
+            "classification_reason": "chosen on the form", "signals": ["repeat"],
+            "team": "billing", "priority": "normal", "routing_rule": "fees",
+            "routing_reason": "fees → billing",
+            "deadlines": config.sla.get("cn-2020").unwrap().deadlines(now, Priority::Normal),
+            "repeat": {"earlier_in_window": 0}, "contact": {"phone": "+8613812345678"},
+            "consent_to_contact": true,
+            "text": "<script>alert(1)</script>", "version": 1,
+        });
+        serde_json::from_value(json).expect("a ticket")
+    }
+
+    fn act(config: &DomainConfig, t: &Ticket, action: Action, now: DateTime<Utc>) -> Ticket {
+        let actor = Actor {
+            id: "alice".into(),
+            role: "team_member".into(),
+        };
+        let ctx = ActionContext {
+            actor: &actor,
+            now,
+            config,
+        };
+        apply(t, &action, &ctx).expect("the action applies").0
+    }
+
+    fn offered(html: &str) -> Vec<String> {
+        html.split("data-action=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .map(str::to_string)
+            .collect()
+    }
 
     #[test]
-    fn countdowns_say_how_long_is_left_or_how_late_it_is() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
-        assert_eq!(
-            countdown(Lang::En, now + Duration::hours(50), now),
-            "2 d 2 h left"
+    fn an_acknowledged_ticket_offers_start_analysis_and_not_resolve() {
+        let config = DomainConfig::bundled().unwrap();
+        let now = "2026-11-23T02:00:00Z".parse().unwrap();
+        let t = act(&config, &ticket(&config, now), Action::Acknowledge, now);
+        let view = TicketView::new(&t, &member(), &config, now);
+        let html = ticket_html(Lang::En, &view, &config, now).into_string();
+        let offered = offered(&html);
+        assert!(
+            offered.contains(&"start_analysis".to_string()),
+            "{offered:?}"
         );
-        assert_eq!(
-            countdown(Lang::En, now - Duration::minutes(90), now),
-            "overdue by 1 h 30 min"
-        );
-        assert_eq!(
-            countdown(Lang::Zh, now + Duration::minutes(5), now),
-            "剩余 5 分钟"
-        );
-        assert_eq!(urgency(now + Duration::hours(23), now), "soon");
-        assert_eq!(urgency(now + Duration::hours(25), now), "ok");
-        assert_eq!(urgency(now, now), "overdue");
+        assert!(!offered.contains(&"resolve".to_string()), "{offered:?}");
+        assert!(!offered.contains(&"acknowledge".to_string()), "{offered:?}");
+        // Exactly the lifecycle's list, in its order.
+        let names: Vec<_> = view.allowed_actions.iter().map(|k| k.name()).collect();
+        assert_eq!(offered, names);
+        assert!(html.contains("class=\"button primary\">Start analysis"));
+    }
+
+    #[test]
+    fn complaint_text_is_shown_as_text_and_contact_details_masked() {
+        let config = DomainConfig::bundled().unwrap();
+        let now = "2026-11-23T02:00:00Z".parse().unwrap();
+        let view = TicketView::new(&ticket(&config, now), &member(), &config, now);
+        let html = ticket_html(Lang::Zh, &view, &config, now).into_string();
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("13812345678"), "the phone is masked");
+        assert!(html.contains("确认受理"));
+    }
+
+    #[test]
+    fn a_reopened_ticket_is_labelled_by_its_resolution_deadline_like_the_queue() {
+        let config = DomainConfig::bundled().unwrap();
+        let now: DateTime<Utc> = "2026-11-23T02:00:00Z".parse().unwrap();
+        let mut t = ticket(&config, now);
+        for action in [
+            Action::Acknowledge,
+            Action::StartAnalysis,
+            Action::Resolve {
+                code: ResolutionCode::Upheld,
+                summary: "refund".into(),
+            },
+            Action::Reopen {
+                reason: "disputed".into(),
+            },
+        ] {
+            t = act(&config, &t, action, now);
+        }
+        let later = now + Duration::days(1);
+        let view = TicketView::new(&t, &member(), &config, later);
+        assert_eq!(view.next.at, t.deadlines.resolve_by);
+        let html = ticket_html(Lang::En, &view, &config, later).into_string();
+        assert!(html.contains("data-kind=\"resolve\""), "{html}");
+        // A reopened ticket is acknowledged again first.
+        assert_eq!(offered(&html)[0], "acknowledge");
+    }
+
+    #[test]
+    fn urgency_marks_overdue_and_due_soon() {
+        let now: DateTime<Utc> = "2026-11-23T02:00:00Z".parse().unwrap();
+        assert_eq!(Urgency::of(now + Duration::hours(23), now), Urgency::Soon);
+        assert_eq!(Urgency::of(now + Duration::hours(25), now), Urgency::Ok);
+        assert_eq!(Urgency::of(now, now), Urgency::Overdue);
     }
 }

@@ -1,10 +1,10 @@
-//! HTML building: the one escaping function every interpolation goes through, the page
-//! shell, the language of a page and the security headers of every web answer.
+//! HTML helpers: the language of a page, the security headers of every web answer, and
+//! the escaping function the borrower pages' string-built parts still go through (the
+//! console and dashboard are maud templates, which escape by type).
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use redress_domain::Bilingual;
-use std::fmt::Write as _;
 
 /// Escapes text for HTML element content and for quoted attribute values.
 ///
@@ -128,8 +128,9 @@ pub fn from_accept_language(header: &str) -> Option<Lang> {
     best.map(|(_, l)| l)
 }
 
-/// One page: title, body class, the main content (already escaped HTML) and where the
-/// language switch should point.
+/// One page whose main content is markup built as a string (the borrower pages, whose
+/// parts still interpolate through [`esc`]); rendered into the one maud layout, the
+/// string explicitly marked as trusted markup.
 pub struct Page<'a> {
     pub lang: Lang,
     pub title: &'a str,
@@ -142,34 +143,13 @@ pub struct Page<'a> {
 
 impl Page<'_> {
     pub fn render(&self) -> String {
-        let l = self.lang;
-        let other = l.other();
-        let mut out = String::with_capacity(self.main.len() + 1500);
-        let _ = write!(
-            out,
-            "<!doctype html><html lang=\"{hl}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title} · Redress</title><link rel=\"stylesheet\" href=\"/assets/app.css\">\
-<script src=\"/assets/app.js\" defer></script></head>\
-<body data-page=\"{name}\" data-lang=\"{code}\"><header class=\"top\"><a class=\"brand\" href=\"/?lang={code}\">{brand}</a>\
-<nav><a href=\"{path}?lang={other_code}\" lang=\"{other_hl}\" hreflang=\"{other_hl}\" class=\"lang\">{other_name}</a></nav></header>\
-<main>{main}</main><footer><p>{footer}</p></footer></body></html>",
-            hl = l.html_lang(),
-            title = esc(self.title),
-            name = esc(self.name),
-            code = l.code(),
-            brand = esc(l.t("Redress complaints", "Redress 投诉服务")),
-            path = esc(self.path),
-            other_code = other.code(),
-            other_hl = other.html_lang(),
-            other_name = other.t("English", "中文"),
-            main = self.main,
-            footer = esc(l.t(
-                "Your complaint is handled under the consumer-complaint rules that apply to your loan.",
-                "您的投诉将按照适用于您借款的消费者投诉规定处理。"
-            )),
-        );
-        out
+        let meta = super::layout::PageMeta {
+            lang: self.lang,
+            title: self.title,
+            name: self.name,
+            path: self.path,
+        };
+        super::layout::page(&meta, maud::PreEscaped(self.main.clone())).into_string()
     }
 }
 

@@ -7,12 +7,14 @@
 //! - teams: `/console`, a page whose small script signs in (Cognito hosted UI, or a
 //!   pasted token locally), keeps the token in sessionStorage and fetches
 //!   `/console/queue` and `/console/tickets/{reference}` — HTML fragments rendered here
-//!   behind the JWT authorizer from the same handlers the JSON routes use;
+//!   behind the JWT authorizer from the typed views the JSON routes serialize;
 //! - managers: `/dashboard`, whose script fetches `/dashboard/view`, the reports with
-//!   their SVG charts rendered here (see [`dashboard`] for why).
+//!   their SVG charts rendered here from one read of the counters (see [`dashboard`]).
 //!
-//! Every interpolation goes through [`html::escape`]; every form POST carries a CSRF
-//! token ([`csrf`]); every answer carries a CSP allowing only this origin.
+//! Pages are maud templates ([`layout`] argues the choice) rendering typed views
+//! ([`crate::views`]); UI strings come from one catalogue per language ([`messages`]).
+//! Every form POST carries a CSRF token ([`csrf`]); every answer carries a CSP allowing
+//! only this origin.
 
 mod assets;
 mod borrower;
@@ -20,6 +22,8 @@ mod console;
 pub mod csrf;
 mod dashboard;
 pub mod html;
+pub mod layout;
+pub mod messages;
 pub mod svg;
 
 use crate::ApiDeps;
@@ -176,20 +180,16 @@ pub(crate) fn message_page(
     text: &str,
     back: &str,
 ) -> Response<Body> {
-    let main = format!(
-        "<h1>{}</h1><p class=\"alert\">{}</p><p><a class=\"button\" href=\"{}?lang={}\">{}</a></p>",
-        html::esc(title),
-        html::esc(text),
-        html::esc(back),
-        lang.code(),
-        html::esc(lang.t("Back", "返回"))
-    );
-    let page = html::Page {
+    let main = maud::html! {
+        h1 { (title) }
+        p class="alert" { (text) }
+        p { a class="button" href={ (back) "?lang=" (lang.code()) } { (lang.msg(messages::Msg::Back)) } }
+    };
+    let meta = layout::PageMeta {
         lang,
         title,
         name: "message",
         path: back,
-        main,
     };
-    html::html_response(status, page.render(), &[])
+    layout::page_response(status, &meta, main)
 }

@@ -1,9 +1,9 @@
 //! Charts as SVG, drawn on the server: a line chart for trends and horizontal bars for
 //! comparisons. No script, no styles: presentation attributes only (the pages' CSP
-//! forbids inline styles), and every label goes through [`esc`].
+//! forbids inline styles). maud templates like the pages, so every label is escaped by
+//! type; every element is closed explicitly (`{}`), as SVG inside HTML needs.
 
-use super::html::esc;
-use std::fmt::Write as _;
+use maud::{html, Markup};
 
 /// Colours of successive series (accessible on white).
 const PALETTE: [&str; 4] = ["#1f5fa8", "#c2410c", "#15803d", "#7c3aed"];
@@ -29,6 +29,27 @@ fn num(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// The runs of consecutive points with data (gaps break a line), as `x,y` lists.
+fn segments(values: &[Option<f64>], at: impl Fn(usize, f64) -> String) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => current.push(at(i, *v)),
+            None => {
+                if current.len() > 1 {
+                    out.push(current.join(" "));
+                }
+                current.clear();
+            }
+        }
+    }
+    if current.len() > 1 {
+        out.push(current.join(" "));
+    }
+    out
+}
+
 /// A line chart of `series` over `x_labels`, y from 0 to `y_max` (for example 100 for
 /// percentages), `unit` appended to axis labels.
 pub fn line_chart(
@@ -37,7 +58,7 @@ pub fn line_chart(
     series: &[Series],
     y_max: f64,
     unit: &str,
-) -> String {
+) -> Markup {
     let (w, h) = (640.0, 280.0);
     let (left, right, top, bottom) = (48.0, 16.0, 16.0, 64.0);
     let plot_w = w - left - right;
@@ -52,93 +73,45 @@ pub fn line_chart(
         }
     };
     let y_at = |v: f64| top + plot_h * (1.0 - (v / y_max).clamp(0.0, 1.0));
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{t}</title>",
-        t = esc(title)
-    );
-    for step in 0..=4 {
-        let v = y_max * f64::from(step) / 4.0;
-        let y = num(y_at(v));
-        let _ = write!(
-            out,
-            "<line x1=\"{left}\" x2=\"{x2}\" y1=\"{y}\" y2=\"{y}\" stroke=\"#d4d4d8\" stroke-width=\"1\"/>\
-<text x=\"{tx}\" y=\"{y}\" dy=\"4\" text-anchor=\"end\" font-size=\"11\" fill=\"#52525b\">{label}{unit}</text>",
-            x2 = num(w - right),
-            tx = num(left - 6.0),
-            label = num(v),
-            unit = esc(unit),
-        );
-    }
     // At most ~8 x labels, so they never overlap.
     let every = n.div_ceil(8).max(1);
-    for (i, label) in x_labels.iter().enumerate() {
-        if i % every == 0 || i == n - 1 {
-            let _ = write!(
-                out,
-                "<text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#52525b\">{l}</text>",
-                x = num(x_at(i)),
-                y = num(h - bottom + 16.0),
-                l = esc(label)
-            );
+    html! {
+        svg class="chart" viewBox={ "0 0 " (w) " " (h) } role="img" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
+            title { (title) }
+            @for step in 0..=4 {
+                @let v = y_max * f64::from(step) / 4.0;
+                @let y = num(y_at(v));
+                line x1=(left) x2=(num(w - right)) y1=(y) y2=(y) stroke="#d4d4d8" stroke-width="1" {}
+                text x=(num(left - 6.0)) y=(y) dy="4" text-anchor="end" font-size="11" fill="#52525b" { (num(v)) (unit) }
+            }
+            @for (i, label) in x_labels.iter().enumerate() {
+                @if i % every == 0 || i == n - 1 {
+                    text x=(num(x_at(i))) y=(num(h - bottom + 16.0)) text-anchor="middle" font-size="11" fill="#52525b" { (label) }
+                }
+            }
+            @for (s, line) in series.iter().enumerate() {
+                @let colour = PALETTE[s % PALETTE.len()];
+                @for points in segments(&line.values, |i, v| format!("{},{}", num(x_at(i)), num(y_at(v)))) {
+                    polyline fill="none" stroke=(colour) stroke-width="2.5" points=(points) {}
+                }
+                @for (i, v) in line.values.iter().enumerate() {
+                    @if let Some(v) = v {
+                        circle cx=(num(x_at(i))) cy=(num(y_at(*v))) r="3.5" fill=(colour) {
+                            title { (line.name) ": " (x_labels.get(i).map(String::as_str).unwrap_or("")) " " (num(*v)) (unit) }
+                        }
+                    }
+                }
+                // Legend under the axis labels.
+                @let (lx, ly) = (left + 170.0 * s as f64, h - 18.0);
+                rect x=(num(lx)) y=(num(ly - 4.0)) width="14" height="4" fill=(colour) {}
+                text x=(num(lx + 20.0)) y=(num(ly)) font-size="12" fill="#18181b" { (line.name) }
+            }
         }
     }
-    for (s, line) in series.iter().enumerate() {
-        let colour = PALETTE[s % PALETTE.len()];
-        // Gaps (no data) break the line into segments.
-        let mut segment: Vec<String> = Vec::new();
-        let flush = |segment: &mut Vec<String>, out: &mut String| {
-            if segment.len() > 1 {
-                let _ = write!(
-                    out,
-                    "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2.5\" points=\"{}\"/>",
-                    segment.join(" ")
-                );
-            }
-            segment.clear();
-        };
-        for (i, v) in line.values.iter().enumerate() {
-            match v {
-                Some(v) => segment.push(format!("{},{}", num(x_at(i)), num(y_at(*v)))),
-                None => flush(&mut segment, &mut out),
-            }
-        }
-        flush(&mut segment, &mut out);
-        for (i, v) in line.values.iter().enumerate() {
-            if let Some(v) = v {
-                let _ = write!(
-                    out,
-                    "<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{colour}\"><title>{}: {} {}{}</title></circle>",
-                    num(x_at(i)),
-                    num(y_at(*v)),
-                    esc(line.name),
-                    esc(x_labels.get(i).map(String::as_str).unwrap_or("")),
-                    num(*v),
-                    esc(unit)
-                );
-            }
-        }
-        // Legend under the axis labels.
-        let lx = left + 170.0 * s as f64;
-        let ly = h - 18.0;
-        let _ = write!(
-            out,
-            "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"4\" fill=\"{colour}\"/>\
-<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#18181b\">{}</text>",
-            num(lx),
-            num(ly - 4.0),
-            num(lx + 20.0),
-            num(ly),
-            esc(line.name)
-        );
-    }
-    out.push_str("</svg>");
-    out
 }
 
 /// Horizontal bars, longest scale `max` (the largest value when `None`).
-pub fn bar_chart(title: &str, bars: &[Bar], max: Option<f64>) -> String {
+pub fn bar_chart(title: &str, bars: &[Bar], max: Option<f64>) -> Markup {
     let row = 28.0;
     let (w, label_w, value_w, top) = (640.0, 200.0, 90.0, 8.0);
     let bar_w = w - label_w - value_w;
@@ -150,51 +123,29 @@ pub fn bar_chart(title: &str, bars: &[Bar], max: Option<f64>) -> String {
                 .fold(0.0, f64::max)
         })
         .max(f64::MIN_POSITIVE);
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{t}</title>",
-        h = num(h),
-        t = esc(title)
-    );
-    if bars.is_empty() {
-        let _ = write!(
-            out,
-            "<text x=\"{}\" y=\"24\" font-size=\"12\" fill=\"#52525b\">—</text>",
-            num(label_w)
-        );
-    }
-    for (i, b) in bars.iter().enumerate() {
-        let y = top + row * i as f64;
-        let len = bar_w * (b.value / max).clamp(0.0, 1.0);
-        let _ = write!(
-            out,
-            "<text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"12\" fill=\"#18181b\">{label}</text>\
-<rect x=\"{label_w}\" y=\"{ry}\" width=\"{len}\" height=\"18\" fill=\"{colour}\"><title>{label}: {shown}</title></rect>\
-<text x=\"{vx}\" y=\"{ty}\" font-size=\"12\" fill=\"#18181b\">{shown}</text>",
-            lx = num(label_w - 8.0),
-            ty = num(y + 14.0),
-            label = esc(&b.label),
-            ry = num(y + 1.0),
-            len = num(len),
-            colour = PALETTE[0],
-            vx = num(label_w + len + 6.0),
-            shown = esc(&b.shown),
-        );
-        if let Some(p) = b.previous {
-            let px = label_w + bar_w * (p / max).clamp(0.0, 1.0);
-            let _ = write!(
-                out,
-                "<line x1=\"{px}\" x2=\"{px}\" y1=\"{}\" y2=\"{}\" stroke=\"#18181b\" stroke-width=\"2\"><title>{}</title></line>",
-                num(y - 1.0),
-                num(y + 21.0),
-                esc(&format!("previous: {}", num(p))),
-                px = num(px)
-            );
+    html! {
+        svg class="chart" viewBox={ "0 0 " (w) " " (num(h)) } role="img" aria-label=(title) xmlns="http://www.w3.org/2000/svg" {
+            title { (title) }
+            @if bars.is_empty() {
+                text x=(num(label_w)) y="24" font-size="12" fill="#52525b" { "—" }
+            }
+            @for (i, b) in bars.iter().enumerate() {
+                @let y = top + row * i as f64;
+                @let len = bar_w * (b.value / max).clamp(0.0, 1.0);
+                text x=(num(label_w - 8.0)) y=(num(y + 14.0)) text-anchor="end" font-size="12" fill="#18181b" { (b.label) }
+                rect x=(label_w) y=(num(y + 1.0)) width=(num(len)) height="18" fill=(PALETTE[0]) {
+                    title { (b.label) ": " (b.shown) }
+                }
+                text x=(num(label_w + len + 6.0)) y=(num(y + 14.0)) font-size="12" fill="#18181b" { (b.shown) }
+                @if let Some(p) = b.previous {
+                    @let px = num(label_w + bar_w * (p / max).clamp(0.0, 1.0));
+                    line x1=(px) x2=(px) y1=(num(y - 1.0)) y2=(num(y + 21.0)) stroke="#18181b" stroke-width="2" {
+                        title { "previous: " (num(p)) }
+                    }
+                }
+            }
         }
     }
-    out.push_str("</svg>");
-    out
 }
 
 #[cfg(test)]
@@ -222,7 +173,8 @@ mod tests {
             ],
             100.0,
             "%",
-        );
+        )
+        .into_string();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         // Series 1 has a gap: one two-point segment (the last point stands alone).
         assert_eq!(svg.matches("<polyline").count(), 2);
@@ -251,7 +203,8 @@ mod tests {
                 },
             ],
             None,
-        );
+        )
+        .into_string();
         // The longest bar fills the bar area (640 − 200 − 90 = 350), the other half of it.
         assert!(svg.contains("width=\"350\""));
         assert!(svg.contains("width=\"175\""));
@@ -269,7 +222,8 @@ mod tests {
                 previous: None,
             }],
             Some(1.0),
-        );
+        )
+        .into_string();
         assert!(!svg.contains("<script>"));
         assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(svg.contains("&lt;b&gt;t&lt;/b&gt;"));
