@@ -230,6 +230,12 @@ test("a team member sees the complaint in the queue, acknowledges and resolves i
     await page.waitForFunction((a) => (document.querySelector("#console-message")?.textContent || "").includes(a), action);
   };
   await step("acknowledge");
+  // The console offers exactly what the lifecycle allows: Start analysis, not Resolve.
+  await page.waitForSelector("#ticket-status.status-acknowledged");
+  assert(await page.$("form[data-action=start_analysis]"), "an acknowledged ticket offers Start analysis");
+  assert(!(await page.$("form[data-action=resolve]")), "an acknowledged ticket offers no Resolve");
+  assert(!(await page.$("form[data-action=acknowledge]")), "an acknowledged ticket offers no second Acknowledge");
+  await shot(page, "10b-acknowledged-actions");
   // A stale action (version 1 again) from another session: the API answers 409, the page says so.
   const stale = await page.evaluate(async (ref) => {
     const r = await fetch(`/tickets/${ref}/actions`, { method: "POST", headers: { Authorization: "Bearer " + sessionStorage.getItem("redress.token"), "content-type": "application/json" }, body: JSON.stringify({ action: "acknowledge", expected_version: 1 }) });

@@ -269,10 +269,20 @@ pub mod bench {
     use super::workspace_root;
     use anyhow::{bail, Context, Result};
     use chrono::{DateTime, Utc};
+    use chrono::{Duration, NaiveDate, TimeZone};
+    use redress_aws::DynamoStore;
+    use redress_domain::assess::{assess, open_ticket, BorrowerIndexEntry};
+    use redress_domain::borrower::BorrowerKeyer;
     use redress_domain::complaint::{Complaint, ParseMode};
     use redress_domain::config::DomainConfig;
+    use redress_domain::ports::{CreateOutcome, TicketWriter};
+    use redress_domain::reference::Reference;
+    use redress_domain::repeat::PriorComplaint;
     use redress_domain::Channel;
     use serde_json::Value;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
 
     /// Fails with the command to run unless the local stack's endpoints are set.
     pub fn require_local_stack() -> Result<()> {
@@ -317,5 +327,108 @@ pub mod bench {
             bail!("no demo complaint parses");
         }
         Ok(forms)
+    }
+
+    /// Transactions in flight while seeding.
+    pub const WRITERS: usize = 32;
+    /// Attempts per ticket when a transaction is cancelled by a conflict or throttled.
+    pub const ATTEMPTS: u32 = 20;
+
+    /// A well-mixed 64-bit hash of `n` (splitmix64), to spread forms and receipt times.
+    pub fn mix(n: u64) -> u64 {
+        let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// The instant the reporting day `day` starts.
+    pub fn day_start(config: &DomainConfig, day: NaiveDate) -> Result<DateTime<Utc>> {
+        let tz = config.sla.reporting_time_zone();
+        let midnight = day.and_hms_opt(0, 0, 0).context("midnight")?;
+        Ok(tz
+            .from_local_datetime(&midnight)
+            .earliest()
+            .context("the day has no midnight")?
+            .with_timezone(&Utc))
+    }
+
+    /// Stores `complaints` tickets received between `first` and `now`, [`WRITERS`] at a
+    /// time, each with `create_ticket`. Returns how many transactions were retried.
+    pub async fn seed(
+        store: &DynamoStore,
+        config: &Arc<DomainConfig>,
+        forms: &Arc<Vec<Value>>,
+        complaints: usize,
+        first: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let span = (now - first - Duration::minutes(1)).num_seconds().max(1) as u64;
+        let keyer = BorrowerKeyer::new(b"report-reads-benchmark-key");
+        let next = Arc::new(AtomicUsize::new(0));
+        let retries = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let mut writers = tokio::task::JoinSet::new();
+        for _ in 0..WRITERS {
+            let (store, config, forms, keyer) = (
+                store.clone(),
+                Arc::clone(config),
+                Arc::clone(forms),
+                keyer.clone(),
+            );
+            let (next, retries) = (Arc::clone(&next), Arc::clone(&retries));
+            writers.spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= complaints {
+                        return anyhow::Ok(());
+                    }
+                    if i > 0 && i % 10_000 == 0 {
+                        eprintln!("   {i} stored ({:.0} s)", started.elapsed().as_secs_f64());
+                    }
+                    let h = mix(i as u64);
+                    let at = first + Duration::seconds((h % span) as i64);
+                    let form = &forms[(h >> 32) as usize % forms.len()];
+                    let complaint = Complaint::parse(form, &config, ParseMode::Submission, at)
+                        .map_err(|e| anyhow::anyhow!("demo complaint {i} is invalid: {e:?}"))?;
+                    let b = (i as u64).to_be_bytes();
+                    let reference = Reference::generate(at, [b[3], b[4], b[5], b[6], b[7]]);
+                    let assessment = assess(&config, &complaint, reference.as_str(), at, &[]);
+                    let (ticket, event) = open_ticket(&complaint, &reference, at, &assessment);
+                    let index: Vec<BorrowerIndexEntry> = keyer
+                        .keys(&complaint.borrower)
+                        .into_iter()
+                        .map(|key| BorrowerIndexEntry {
+                            key,
+                            prior: PriorComplaint {
+                                reference: ticket.reference.to_string(),
+                                category: ticket.category.clone(),
+                                received_at: ticket.received_at,
+                            },
+                        })
+                        .collect();
+                    let mut attempt = 0;
+                    loop {
+                        match store.create_ticket(&ticket, &event, &index, &[]).await {
+                            Ok(CreateOutcome::Created) => break,
+                            Ok(CreateOutcome::AlreadyExists) => {
+                                bail!("ticket {} already exists", ticket.reference)
+                            }
+                            Err(e) if e.is_transient() && attempt + 1 < ATTEMPTS => {
+                                attempt += 1;
+                                retries.fetch_add(1, Ordering::Relaxed);
+                                let wait = 10u64 << attempt.min(6);
+                                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                            }
+                            Err(e) => bail!("storing ticket {i}: {e}"),
+                        }
+                    }
+                }
+            });
+        }
+        while let Some(result) = writers.join_next().await {
+            result??;
+        }
+        Ok(retries.load(Ordering::Relaxed))
     }
 }

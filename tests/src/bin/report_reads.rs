@@ -24,34 +24,23 @@
 #![recursion_limit = "256"]
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use redress_aws::DynamoStore;
-use redress_domain::assess::{assess, open_ticket, BorrowerIndexEntry};
-use redress_domain::borrower::BorrowerKeyer;
-use redress_domain::complaint::{Complaint, ParseMode};
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{Dimension, ALL_VALUE, RECEIVED};
-use redress_domain::ports::{CreateOutcome, MetricsReader, ReadCost, TicketWriter};
-use redress_domain::reference::Reference;
-use redress_domain::repeat::PriorComplaint;
+use redress_domain::ports::{MetricsReader, ReadCost};
 use redress_domain::report::{self, Period, ReportKind};
 use redress_domain::Bilingual;
-use redress_e2e::workspace_root;
+use redress_e2e::{bench, workspace_root};
 use redress_local::{LocalOptions, LocalPipeline};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 /// Days the report covers (and the complaints are spread over).
 const DAYS: i64 = 30;
-/// Transactions in flight while seeding.
-const WRITERS: usize = 32;
-/// Attempts per ticket when a transaction is cancelled by a conflict or throttled.
-const ATTEMPTS: u32 = 20;
-
 struct Row {
     complaints: usize,
     seed_secs: f64,
@@ -101,25 +90,6 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// A well-mixed 64-bit hash of `n` (splitmix64), to spread forms and receipt times.
-fn mix(n: u64) -> u64 {
-    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The instant the reporting day `day` starts.
-fn day_start(config: &DomainConfig, day: NaiveDate) -> Result<DateTime<Utc>> {
-    let tz = config.sla.reporting_time_zone();
-    let midnight = day.and_hms_opt(0, 0, 0).context("midnight")?;
-    Ok(tz
-        .from_local_datetime(&midnight)
-        .earliest()
-        .context("the day has no midnight")?
-        .with_timezone(&Utc))
-}
-
 async fn run(
     config: &Arc<DomainConfig>,
     forms: &Arc<Vec<Value>>,
@@ -135,8 +105,8 @@ async fn run(
     let store = DynamoStore::new(pipeline.ddb.clone(), table.clone()).with_config(config);
 
     let started = Instant::now();
-    let first = day_start(config, period.from)?;
-    let seed_retries = seed(&store, config, forms, complaints, first, now).await?;
+    let first = bench::day_start(config, period.from)?;
+    let seed_retries = bench::seed(&store, config, forms, complaints, first, now).await?;
     let seed_secs = started.elapsed().as_secs_f64();
     eprintln!("   seeded in {seed_secs:.1} s ({seed_retries} retried transactions)");
 
@@ -227,85 +197,6 @@ async fn run(
         overdue_count,
         overdue_ms,
     })
-}
-
-/// Stores `complaints` tickets received between `first` and `now`, [`WRITERS`] at a
-/// time, each with `create_ticket`. Returns how many transactions were retried.
-async fn seed(
-    store: &DynamoStore,
-    config: &Arc<DomainConfig>,
-    forms: &Arc<Vec<Value>>,
-    complaints: usize,
-    first: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<u64> {
-    let span = (now - first - Duration::minutes(1)).num_seconds().max(1) as u64;
-    let keyer = BorrowerKeyer::new(b"report-reads-benchmark-key");
-    let next = Arc::new(AtomicUsize::new(0));
-    let retries = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut writers = tokio::task::JoinSet::new();
-    for _ in 0..WRITERS {
-        let (store, config, forms, keyer) = (
-            store.clone(),
-            Arc::clone(config),
-            Arc::clone(forms),
-            keyer.clone(),
-        );
-        let (next, retries) = (Arc::clone(&next), Arc::clone(&retries));
-        writers.spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= complaints {
-                    return anyhow::Ok(());
-                }
-                if i > 0 && i % 10_000 == 0 {
-                    eprintln!("   {i} stored ({:.0} s)", started.elapsed().as_secs_f64());
-                }
-                let h = mix(i as u64);
-                let at = first + Duration::seconds((h % span) as i64);
-                let form = &forms[(h >> 32) as usize % forms.len()];
-                let complaint = Complaint::parse(form, &config, ParseMode::Submission, at)
-                    .map_err(|e| anyhow::anyhow!("demo complaint {i} is invalid: {e:?}"))?;
-                let b = (i as u64).to_be_bytes();
-                let reference = Reference::generate(at, [b[3], b[4], b[5], b[6], b[7]]);
-                let assessment = assess(&config, &complaint, reference.as_str(), at, &[]);
-                let (ticket, event) = open_ticket(&complaint, &reference, at, &assessment);
-                let index: Vec<BorrowerIndexEntry> = keyer
-                    .keys(&complaint.borrower)
-                    .into_iter()
-                    .map(|key| BorrowerIndexEntry {
-                        key,
-                        prior: PriorComplaint {
-                            reference: ticket.reference.to_string(),
-                            category: ticket.category.clone(),
-                            received_at: ticket.received_at,
-                        },
-                    })
-                    .collect();
-                let mut attempt = 0;
-                loop {
-                    match store.create_ticket(&ticket, &event, &index, &[]).await {
-                        Ok(CreateOutcome::Created) => break,
-                        Ok(CreateOutcome::AlreadyExists) => {
-                            bail!("ticket {} already exists", ticket.reference)
-                        }
-                        Err(e) if e.is_transient() && attempt + 1 < ATTEMPTS => {
-                            attempt += 1;
-                            retries.fetch_add(1, Ordering::Relaxed);
-                            let wait = 10u64 << attempt.min(6);
-                            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                        }
-                        Err(e) => bail!("storing ticket {i}: {e}"),
-                    }
-                }
-            }
-        });
-    }
-    while let Some(result) = writers.join_next().await {
-        result??;
-    }
-    Ok(retries.load(Ordering::Relaxed))
 }
 
 fn markdown(rows: &[Row], period: &Period, forms: usize, now: DateTime<Utc>) -> String {
@@ -404,8 +295,9 @@ fn markdown(rows: &[Row], period: &Period, forms: usize, now: DateTime<Utc>) -> 
     );
     let _ = writeln!(
         md,
-        "- Times are local-stack times on this machine. Seeding ({WRITERS} transactions in \
+        "- Times are local-stack times on this machine. Seeding ({} transactions in \
          flight): {}.",
+        bench::WRITERS,
         rows.iter()
             .map(|r| format!(
                 "{} complaints in {:.1} s ({:.0}/s, {} transactions retried)",
