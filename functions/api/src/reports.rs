@@ -219,3 +219,150 @@ where
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use redress_domain::metrics::RECEIVED;
+    use redress_domain::ports::{StoreError, TestClock};
+    use redress_domain::reference::StatusSecrets;
+    use redress_domain::report::MetricRow;
+    use redress_domain::survey::SurveyTokens;
+    use std::sync::{Arc, Mutex};
+
+    /// Counter rows in memory, recording every read the dashboard makes.
+    #[derive(Default)]
+    struct CountingReader {
+        rows: Vec<MetricRow>,
+        reads: Mutex<Vec<String>>,
+    }
+
+    impl MetricsReader for CountingReader {
+        async fn metric_rows(
+            &self,
+            period: &Period,
+        ) -> Result<(Vec<MetricRow>, ReadCost), StoreError> {
+            self.reads
+                .lock()
+                .unwrap()
+                .push(format!("counters {}..{}", period.from, period.to));
+            let rows: Vec<MetricRow> = self
+                .rows
+                .iter()
+                .filter(|r| period.contains(r.day))
+                .cloned()
+                .collect();
+            let cost = ReadCost {
+                queries: 1,
+                items: rows.len() as u64,
+            };
+            Ok((rows, cost))
+        }
+
+        async fn overdue_now(
+            &self,
+            _teams: &[String],
+            by: Dimension,
+            _now: chrono::DateTime<Utc>,
+        ) -> Result<(BTreeMap<String, i64>, ReadCost), StoreError> {
+            self.reads
+                .lock()
+                .unwrap()
+                .push(format!("overdue by {}", by.as_str()));
+            Ok((BTreeMap::new(), ReadCost::default()))
+        }
+    }
+
+    fn row(day: NaiveDate, dimension: Dimension, value: &str, received: i64) -> MetricRow {
+        MetricRow {
+            day,
+            dimension,
+            value: value.into(),
+            counters: [(RECEIVED.to_string(), received)].into_iter().collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_reads_the_counters_once_and_agrees_with_the_report() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let mut rows = Vec::new();
+        // Complaints on every day of November and the last days of October (the
+        // previous period of the trend's first bucket).
+        for d in 1..=30 {
+            rows.push(row(day(d), Dimension::All, "all", 2));
+            rows.push(row(day(d), Dimension::Team, "billing", 2));
+            rows.push(row(day(d), Dimension::Category, "fees_interest", 2));
+        }
+        rows.push(row(
+            NaiveDate::from_ymd_opt(2026, 10, 30).unwrap(),
+            Dimension::All,
+            "all",
+            5,
+        ));
+        let deps = ApiDeps {
+            config: Arc::new(DomainConfig::bundled().unwrap()),
+            store: CountingReader {
+                rows,
+                ..Default::default()
+            },
+            queue: (),
+            secrets: StatusSecrets::new(b"k"),
+            survey_tokens: SurveyTokens::new(b"k"),
+            clock: Arc::new(TestClock::at(
+                Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap(),
+            )),
+        };
+        let period = Period {
+            from: day(1),
+            to: day(30),
+        };
+        let q = ReportQuery {
+            kind: ReportKind::Overview,
+            period,
+            by: Dimension::Team,
+        };
+        let view = dashboard(&deps, &q).await.unwrap();
+        let reads = deps.store.reads.lock().unwrap().clone();
+        assert_eq!(
+            reads,
+            ["counters 2026-10-02..2026-11-30", "overdue by team"],
+            "one counter read for the widest period, one live read"
+        );
+        // The figures are the ones the report builds from its own two reads.
+        let (current, _) = deps.store.metric_rows(&period).await.unwrap();
+        let (previous, _) = deps.store.metric_rows(&period.previous()).await.unwrap();
+        let labels = group_labels(&deps.config);
+        let report = report::build(
+            q.kind,
+            q.by,
+            &period,
+            &current,
+            &previous,
+            &labels,
+            Some(&BTreeMap::new()),
+        );
+        assert_eq!(view.main.totals, report.totals);
+        assert_eq!(view.main.groups, report.groups);
+        assert_eq!(view.trend.len(), 8);
+        let received = |r: &report::Report| {
+            r.totals
+                .figures
+                .iter()
+                .find(|f| f.name == "received")
+                .and_then(|f| f.value)
+        };
+        // The first trend bucket (Nov 1–4) is compared with Oct 28–31, inside the read.
+        assert_eq!(received(&view.trend[0]), Some(8.0));
+        assert_eq!(
+            view.trend[0]
+                .totals
+                .figures
+                .iter()
+                .find(|f| f.name == "received")
+                .and_then(|f| f.previous),
+            Some(5.0)
+        );
+        assert_eq!(received(&view.by_category), Some(60.0));
+    }
+}
