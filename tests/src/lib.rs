@@ -431,4 +431,39 @@ pub mod bench {
         }
         Ok(retries.load(Ordering::Relaxed))
     }
+
+    /// A benchmark's own pipeline (tables and queues under a fresh `kind…` prefix) and the
+    /// store of its tickets table.
+    pub async fn start_pipeline(
+        config: &DomainConfig,
+        kind: &str,
+    ) -> Result<(redress_local::LocalPipeline, DynamoStore, String)> {
+        let prefix = format!("{kind}{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let pipeline = redress_local::LocalPipeline::start(redress_local::LocalOptions::new(
+            workspace_root(),
+            prefix,
+        ))
+        .await
+        .context("starting the pipeline (is the local stack up?)")?;
+        let table = pipeline.resources.table("TicketsTable")?.to_string();
+        let store = DynamoStore::new(pipeline.ddb.clone(), table.clone()).with_config(config);
+        Ok((pipeline, store, table))
+    }
+
+    /// Deletes the benchmark's table (DynamoDB Local keeps it in memory) and stops the
+    /// pipeline.
+    pub async fn finish_pipeline(
+        pipeline: redress_local::LocalPipeline,
+        table: &str,
+    ) -> Result<()> {
+        pipeline
+            .ddb
+            .delete_table()
+            .table_name(table)
+            .send()
+            .await
+            .context("deleting the benchmark table")?;
+        pipeline.stop().await;
+        Ok(())
+    }
 }

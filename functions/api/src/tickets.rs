@@ -13,7 +13,7 @@
 use crate::auth::Principal;
 use crate::complaints::json_body;
 use crate::http_error::{json_response, ApiError};
-use crate::views::{HistoryView, QueueEntry, QueueItemView, QueuePageView, TicketView};
+use crate::views::{ActedView, HistoryView, QueueEntry, QueueItemView, QueuePageView, TicketView};
 use crate::ApiDeps;
 use chrono::{DateTime, Utc};
 use lambda_http::http::StatusCode;
@@ -371,7 +371,10 @@ where
             info!(reference = %changed.reference, action = %event.action, version = changed.version, user = %who.user, "ticket changed");
             json_view(
                 StatusCode::OK,
-                &json!({"ticket": TicketView::new(&changed, &who, &deps.config, now), "event": event}),
+                &ActedView {
+                    ticket: TicketView::new(&changed, &who, &deps.config, now),
+                    event,
+                },
             )
         }
         // No survey is written here, so AlreadyAnswered cannot happen; read it as a conflict.

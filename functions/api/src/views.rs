@@ -112,6 +112,13 @@ impl TicketView {
     }
 }
 
+/// The answer to an action: the ticket as it now is, and the event that recorded it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActedView {
+    pub ticket: TicketView,
+    pub event: AuditEvent,
+}
+
 /// One open ticket as the team-queue index holds it: no contact details, no text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueEntry {

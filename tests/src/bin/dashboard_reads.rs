@@ -29,11 +29,10 @@
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Request, Response};
-use redress_aws::DynamoStore;
 use redress_domain::config::DomainConfig;
 use redress_domain::report::Period;
 use redress_e2e::{bench, workspace_root};
-use redress_local::{LocalOptions, LocalPipeline};
+use redress_local::LocalPipeline;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -43,6 +42,8 @@ use std::time::Instant;
 const DAYS: i64 = 30;
 /// Timed runs of each request.
 const RUNS: usize = 5;
+/// Timed runs of the old dashboard's eleven requests (slow: shown for the record).
+const RUNS_BEFORE: usize = 1;
 /// The target: the dashboard costs at most this many times the report.
 const TARGET: f64 = 1.5;
 
@@ -112,12 +113,7 @@ async fn run(
     period: &Period,
     now: DateTime<Utc>,
 ) -> Result<Row> {
-    let prefix = format!("dash{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let pipeline = LocalPipeline::start(LocalOptions::new(workspace_root(), prefix))
-        .await
-        .context("starting the pipeline (is the local stack up?)")?;
-    let table = pipeline.resources.table("TicketsTable")?.to_string();
-    let store = DynamoStore::new(pipeline.ddb.clone(), table).with_config(config);
+    let (pipeline, store, table) = bench::start_pipeline(config, "dash").await?;
     let started = Instant::now();
     let first = bench::day_start(config, period.from)?;
     let retries = bench::seed(&store, config, forms, complaints, first, now).await?;
@@ -126,8 +122,11 @@ async fn run(
 
     let (from, to) = (period.from.to_string(), period.to.to_string());
     let window = [("from", from.as_str()), ("to", to.as_str()), ("by", "team")];
-    let report = timed(&pipeline, || manager_get("/reports/overview", &window, &[])).await?;
-    let dashboard = timed(&pipeline, || {
+    let report = timed(&pipeline, RUNS, || {
+        manager_get("/reports/overview", &window, &[])
+    })
+    .await?;
+    let dashboard = timed(&pipeline, RUNS, || {
         manager_get("/dashboard/view", &window, &[("report", "overview")])
     })
     .await?;
@@ -145,11 +144,11 @@ async fn run(
     for (kind, from, to, by) in &before {
         let path = format!("/reports/{kind}");
         let q = [("from", from.as_str()), ("to", to.as_str()), ("by", *by)];
-        let c = timed(&pipeline, || manager_get(&path, &q, &[])).await?;
+        let c = timed(&pipeline, RUNS_BEFORE, || manager_get(&path, &q, &[])).await?;
         old.items += c.items;
         old.ms += c.ms;
     }
-    pipeline.stop().await;
+    bench::finish_pipeline(pipeline, &table).await?;
     Ok(Row {
         complaints,
         seed_secs,
@@ -159,11 +158,15 @@ async fn run(
     })
 }
 
-/// Runs a request [`RUNS`] times through the api handler: items read and median time.
-async fn timed(pipeline: &LocalPipeline, request: impl Fn() -> Result<Request>) -> Result<Cost> {
+/// Runs a request `runs` times through the api handler: items read and median time.
+async fn timed(
+    pipeline: &LocalPipeline,
+    runs: usize,
+    request: impl Fn() -> Result<Request>,
+) -> Result<Cost> {
     let mut times = Vec::new();
     let mut items = None;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let req = request()?;
         let started = Instant::now();
         let response = redress_api::handle(&pipeline.api, req).await;
@@ -256,7 +259,7 @@ fn markdown(rows: &[Row], period: &Period, now: DateTime<Utc>) -> String {
          local stack (DynamoDB Local, moto), debug build. Each table holds N complaints \
          received between {} and now, written with the intake's `create_ticket`. Every \
          request goes through `redress_api::handle` as a manager; times are the median of \
-         {RUNS} runs. Items read = counter items plus the live overdue-now queue entries.\n",
+         {RUNS} runs ({RUNS_BEFORE} for the old dashboard's requests). Items read = counter items plus the live overdue-now queue entries.\n",
         now.format("%Y-%m-%d %H:%M UTC"),
         period.from,
     );

@@ -25,14 +25,12 @@
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, Utc};
-use redress_aws::DynamoStore;
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{Dimension, ALL_VALUE, RECEIVED};
 use redress_domain::ports::{MetricsReader, ReadCost};
 use redress_domain::report::{self, Period, ReportKind};
 use redress_domain::Bilingual;
 use redress_e2e::{bench, workspace_root};
-use redress_local::{LocalOptions, LocalPipeline};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -97,12 +95,7 @@ async fn run(
     period: &Period,
     now: DateTime<Utc>,
 ) -> Result<Row> {
-    let prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let pipeline = LocalPipeline::start(LocalOptions::new(workspace_root(), prefix))
-        .await
-        .context("starting the pipeline (is the local stack up?)")?;
-    let table = pipeline.resources.table("TicketsTable")?.to_string();
-    let store = DynamoStore::new(pipeline.ddb.clone(), table.clone()).with_config(config);
+    let (pipeline, store, table) = bench::start_pipeline(config, "bench").await?;
 
     let started = Instant::now();
     let first = bench::day_start(config, period.from)?;
@@ -175,14 +168,7 @@ async fn run(
         current.items, previous.items, current.queries, previous.queries, overdue.items
     );
 
-    pipeline
-        .ddb
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .context("deleting the benchmark table")?;
-    pipeline.stop().await;
+    bench::finish_pipeline(pipeline, &table).await?;
     Ok(Row {
         complaints,
         seed_secs,
