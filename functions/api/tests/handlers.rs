@@ -1,0 +1,818 @@
+//! The api handler, called with API Gateway v2 events, on the in-memory store and queues
+//! and a test clock: milliseconds per test, no DynamoDB Local or moto. (The DynamoDB and
+//! SQS adapters and the whole deployed pipeline are proven by the end-to-end tests in
+//! `tests/`.)
+
+use chrono::{DateTime, Duration, Utc};
+use lambda_http::{Body, Request, Response};
+use redress_api::ApiDeps;
+use redress_domain::borrower::BorrowerKeyer;
+use redress_domain::config::DomainConfig;
+use redress_domain::ports::{NotificationKind, StoreFailure, TestClock};
+use redress_domain::reference::StatusSecrets;
+use redress_domain::survey::SurveyTokens;
+use redress_domain::ticket::{AuditAction, Ticket, TicketStatus};
+use redress_intake::IntakeDeps;
+use redress_memory::{MemoryQueues, MemoryStore};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// The api, intake and their shared in-memory store, queues and clock.
+struct App {
+    api: ApiDeps<MemoryStore, MemoryQueues>,
+    intake: IntakeDeps<MemoryStore>,
+    store: MemoryStore,
+    queues: MemoryQueues,
+    clock: TestClock,
+}
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-23T02:00:00Z".parse().unwrap()
+}
+
+fn app() -> App {
+    let config = Arc::new(DomainConfig::bundled().unwrap());
+    let store = MemoryStore::new().with_config(&config);
+    let queues = MemoryQueues::new();
+    let clock = TestClock::at(t0());
+    App {
+        api: ApiDeps {
+            config: Arc::clone(&config),
+            store: store.clone(),
+            queue: queues.clone(),
+            secrets: StatusSecrets::new(b"status-key"),
+            survey_tokens: SurveyTokens::new(b"survey-key"),
+            clock: Arc::new(clock.clone()),
+        },
+        intake: IntakeDeps {
+            config,
+            keyer: BorrowerKeyer::new(b"borrower-key"),
+            store: store.clone(),
+        },
+        store,
+        queues,
+        clock,
+    }
+}
+
+/// A valid complaint form (routed to billing); tests change what they need.
+fn complaint_form() -> Value {
+    json!({
+        "borrower": {"name": "Li Na", "phone": "13912345678", "customer_id": "C100234"},
+        "product": "personal_loan",
+        "channel": "web",
+        "text": "I was charged a hidden service fee and penalty interest that the contract never mentioned.",
+        "desired_outcome": "Refund the fee",
+        "consent_to_contact": true,
+        "language": "en"
+    })
+}
+
+/// Who calls: a team member, a manager, or nobody.
+#[derive(Clone, Copy)]
+enum Caller<'a> {
+    Anonymous,
+    Member(&'a str, &'a str),
+    Manager(&'a str),
+    ContactAccess(&'a str, &'a str),
+}
+
+/// An API Gateway v2 event as the HTTP API sends it, with the JWT authorizer's claims
+/// when there is a caller.
+fn event(
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+    caller: Caller<'_>,
+) -> Request {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let headers: Map<String, Value> = headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), json!(v)))
+        .collect();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "test",
+            "domainName": "localhost",
+            "domainPrefix": "test",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "handler-test"},
+            "requestId": "test-request",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "23/Nov/2026:02:00:00 +0000",
+            "timeEpoch": 0
+        },
+        "isBase64Encoded": false
+    });
+    if let Some(body) = body {
+        event["body"] = json!(String::from_utf8_lossy(body));
+    }
+    if !query.is_empty() {
+        let params: Map<String, Value> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), json!(v)))
+            .collect();
+        event["queryStringParameters"] = Value::Object(params);
+    }
+    let claims = match caller {
+        Caller::Anonymous => None,
+        Caller::Member(user, team) => Some((user, format!("[team-{team}]"))),
+        Caller::Manager(user) => Some((user, "[managers]".to_string())),
+        Caller::ContactAccess(user, team) => Some((user, format!("[team-{team} contact-access]"))),
+    };
+    if let Some((user, groups)) = claims {
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"username": user, "cognito:groups": groups}, "scopes": null}});
+    }
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+fn body_json(response: &Response<Body>) -> Value {
+    match response.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        Body::Empty => Value::Null,
+        _ => Value::Null,
+    }
+}
+
+impl App {
+    async fn call(&self, request: Request) -> (u16, Value) {
+        let response = redress_api::handle(&self.api, request).await;
+        (response.status().as_u16(), body_json(&response))
+    }
+
+    async fn submit(&self, form: &Value, key: Option<&str>) -> (u16, Value) {
+        let body = serde_json::to_vec(form).unwrap();
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(k) = key {
+            headers.push(("idempotency-key", k));
+        }
+        self.call(event(
+            "POST",
+            "/complaints",
+            &headers,
+            Some(&body),
+            Caller::Anonymous,
+        ))
+        .await
+    }
+
+    /// Hands every queued complaint message to intake, as the SQS event source would.
+    async fn run_intake(&self) {
+        for (i, message) in self.queues.take_complaints().into_iter().enumerate() {
+            let mut sqs = aws_lambda_events::event::sqs::SqsMessage::default();
+            sqs.message_id = Some(format!("m{i}"));
+            sqs.body = Some(serde_json::to_string(&message).unwrap());
+            let outcome = redress_intake::process(&self.intake, &sqs).await;
+            assert!(!outcome.is_failure(), "{outcome:?}");
+        }
+    }
+
+    /// Submits the standard complaint and lets intake route it; returns its reference.
+    async fn billing_ticket(&self) -> String {
+        let (status, body) = self.submit(&complaint_form(), None).await;
+        assert_eq!(status, 202, "{body}");
+        self.run_intake().await;
+        let reference = body["reference"].as_str().unwrap().to_string();
+        assert_eq!(self.ticket(&reference).team, "billing");
+        reference
+    }
+
+    fn ticket(&self, reference: &str) -> Ticket {
+        self.store
+            .stored_ticket(reference)
+            .expect("ticket stored")
+            .0
+    }
+
+    fn actions(&self, reference: &str) -> Vec<AuditAction> {
+        let (_, events) = self.store.stored_ticket(reference).unwrap();
+        events.into_iter().map(|e| e.action).collect()
+    }
+
+    async fn act(
+        &self,
+        caller: Caller<'_>,
+        reference: &str,
+        version: u32,
+        mut action: Value,
+    ) -> (u16, Value) {
+        action["expected_version"] = json!(version);
+        let body = serde_json::to_vec(&action).unwrap();
+        self.call(event(
+            "POST",
+            &format!("/tickets/{reference}/actions"),
+            &[("content-type", "application/json")],
+            Some(&body),
+            caller,
+        ))
+        .await
+    }
+
+    async fn act_ok(
+        &self,
+        caller: Caller<'_>,
+        reference: &str,
+        version: u32,
+        action: Value,
+    ) -> u32 {
+        let (status, body) = self.act(caller, reference, version, action.clone()).await;
+        assert_eq!(status, 200, "{action} → {body}");
+        body["ticket"]["version"].as_u64().unwrap() as u32
+    }
+
+    async fn get(&self, caller: Caller<'_>, target: &str) -> (u16, Value) {
+        self.call(event("GET", target, &[], None, caller)).await
+    }
+}
+
+const ALICE: Caller<'static> = Caller::Member("alice", "billing");
+
+// --- Submitting a complaint -------------------------------------------------------
+
+#[tokio::test]
+async fn a_complaint_is_accepted_enqueued_and_readable_with_its_secret() {
+    let app = app();
+    let (status, body) = app.submit(&complaint_form(), None).await;
+    assert_eq!(status, 202, "{body}");
+    let reference = body["reference"].as_str().unwrap();
+    let secret = body["status_secret"].as_str().unwrap();
+    let sent = app.queues.complaints();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].reference, reference);
+    assert_eq!(
+        sent[0].received_at,
+        t0(),
+        "the clock decides the receipt time"
+    );
+    assert!(app.store.submission(reference).unwrap().enqueued);
+
+    let status_of = |secret: &str| {
+        event(
+            "GET",
+            &format!("/complaints/{reference}"),
+            &[("x-status-secret", secret)],
+            None,
+            Caller::Anonymous,
+        )
+    };
+    let (status, before) = app.call(status_of(secret)).await;
+    assert_eq!((status, before["status"].as_str()), (200, Some("received")));
+    assert!(before["team"].is_null(), "not routed yet");
+    app.run_intake().await;
+    let (status, after) = app.call(status_of(secret)).await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after["status"], "received");
+    assert!(
+        after["team"].is_object() || after["team"].is_string(),
+        "{after}"
+    );
+    assert!(
+        !after.to_string().contains("13912345678"),
+        "no contact details"
+    );
+
+    let (status, body) = app.call(status_of("AAAA-BBBB-CCCC-DDDD")).await;
+    assert_eq!(
+        status, 404,
+        "a wrong secret looks like an unknown complaint: {body}"
+    );
+}
+
+#[tokio::test]
+async fn the_api_accepts_an_api_gateway_v2_event_and_intake_routes_it() {
+    let app = app();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/apigw_v2_post_complaint.json");
+    let request = lambda_http::request::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let (status, body) = app.call(request).await;
+    assert_eq!(status, 202, "{body}");
+    app.run_intake().await;
+    let ticket = app.ticket(body["reference"].as_str().unwrap());
+    assert_eq!(ticket.category, "marketing");
+    assert_eq!(ticket.team, "conduct_compliance");
+    assert_eq!(ticket.channel, redress_domain::Channel::Web);
+}
+
+#[tokio::test]
+async fn a_resubmission_with_the_same_idempotency_key_gets_the_same_reference() {
+    let app = app();
+    let (s1, first) = app.submit(&complaint_form(), Some("key-1")).await;
+    let (s2, second) = app.submit(&complaint_form(), Some("key-1")).await;
+    assert_eq!((s1, s2), (202, 202));
+    assert_eq!(first["reference"], second["reference"]);
+    assert_eq!(first["status_secret"], second["status_secret"]);
+    assert_eq!(app.queues.complaints().len(), 1, "enqueued once");
+
+    let mut other = complaint_form();
+    other["text"] = json!("A different complaint about a collector calling my employer every day.");
+    let (status, body) = app.submit(&other, Some("key-1")).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "idempotency_key_reused");
+    assert_eq!(app.queues.complaints().len(), 1);
+}
+
+#[tokio::test]
+async fn a_queue_outage_answers_503_and_the_same_key_later_enqueues_the_complaint() {
+    let app = app();
+    app.queues.fail_next(StoreFailure::Unavailable {
+        code: "ServiceUnavailable".into(),
+    });
+    let (status, body) = app.submit(&complaint_form(), Some("retry-me")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"], "unavailable");
+    assert!(app.queues.complaints().is_empty());
+
+    let (status, retried) = app.submit(&complaint_form(), Some("retry-me")).await;
+    assert_eq!(status, 202, "{retried}");
+    let sent = app.queues.complaints();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].reference, retried["reference"].as_str().unwrap());
+    assert!(app.store.submission(&sent[0].reference).unwrap().enqueued);
+}
+
+#[tokio::test]
+async fn a_store_outage_answers_503_and_a_broken_store_500_without_details() {
+    let app = app();
+    app.store.fail_next(StoreFailure::Throttled {
+        code: "ThrottlingException".into(),
+    });
+    let (status, body) = app.submit(&complaint_form(), None).await;
+    assert_eq!((status, body["error"].as_str()), (503, Some("unavailable")));
+
+    app.store
+        .fail_next(StoreFailure::Corrupt("item lacks received_at".into()));
+    let (status, body) = app.submit(&complaint_form(), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (500, Some("internal_error"))
+    );
+    assert!(
+        !body.to_string().contains("received_at"),
+        "no internal detail: {body}"
+    );
+    assert!(app.queues.complaints().is_empty());
+}
+
+/// A bad request: name, headers, body, expected status, error code and field.
+type Case<'a> = (
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    Vec<u8>,
+    u16,
+    &'a str,
+    Option<&'a str>,
+);
+
+#[tokio::test]
+async fn every_kind_of_bad_input_gets_its_4xx_and_nothing_is_enqueued() {
+    let app = app();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut form = complaint_form();
+        f(&mut form);
+        serde_json::to_vec(&form).unwrap()
+    };
+    let json_ct: &[(&str, &str)] = &[("content-type", "application/json")];
+    let long_key = "a".repeat(300);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "malformed JSON",
+            json_ct,
+            b"{\"text\": ".to_vec(),
+            400,
+            "malformed_json",
+            None,
+        ),
+        ("empty body", json_ct, vec![], 400, "malformed_json", None),
+        (
+            "wrong content type",
+            &[("content-type", "text/plain")],
+            with(&|_| {}),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "form-encoded",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            b"text=hi".to_vec(),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "no content type",
+            &[],
+            with(&|_| {}),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            "oversized body",
+            json_ct,
+            vec![b' '; 70 * 1024],
+            413,
+            "payload_too_large",
+            None,
+        ),
+        (
+            "unknown field",
+            json_ct,
+            with(&|f| f["coupon"] = json!("x")),
+            422,
+            "validation_failed",
+            Some("coupon"),
+        ),
+        (
+            "unknown borrower field",
+            json_ct,
+            with(&|f| f["borrower"]["age"] = json!(3)),
+            422,
+            "validation_failed",
+            Some("borrower.age"),
+        ),
+        (
+            "missing text",
+            json_ct,
+            with(&|f| {
+                f.as_object_mut().unwrap().remove("text");
+            }),
+            422,
+            "validation_failed",
+            Some("text"),
+        ),
+        (
+            "missing borrower",
+            json_ct,
+            with(&|f| {
+                f.as_object_mut().unwrap().remove("borrower");
+            }),
+            422,
+            "validation_failed",
+            Some("borrower"),
+        ),
+        (
+            "bad phone",
+            json_ct,
+            with(&|f| f["borrower"]["phone"] = json!("12345")),
+            422,
+            "validation_failed",
+            Some("borrower.phone"),
+        ),
+        (
+            "bad national id",
+            json_ct,
+            with(&|f| f["borrower"]["national_id"] = json!("110105194912310021")),
+            422,
+            "validation_failed",
+            Some("borrower.national_id"),
+        ),
+        (
+            "text too long",
+            json_ct,
+            with(&|f| f["text"] = json!("x".repeat(5001))),
+            422,
+            "validation_failed",
+            Some("text"),
+        ),
+        (
+            "wrong type",
+            json_ct,
+            with(&|f| f["consent_to_contact"] = json!("yes")),
+            422,
+            "validation_failed",
+            Some("consent_to_contact"),
+        ),
+        (
+            "unknown category",
+            json_ct,
+            with(&|f| f["category"] = json!("weather")),
+            422,
+            "validation_failed",
+            Some("category"),
+        ),
+        (
+            "array body",
+            json_ct,
+            b"[1,2]".to_vec(),
+            422,
+            "validation_failed",
+            Some(""),
+        ),
+    ];
+    for (name, headers, body, status, code, field) in cases {
+        let (got, body) = app
+            .call(event(
+                "POST",
+                "/complaints",
+                headers,
+                Some(&body),
+                Caller::Anonymous,
+            ))
+            .await;
+        assert_eq!(got, status, "{name}: {body}");
+        assert_eq!(body["error"], code, "{name}: {body}");
+        assert!(
+            body["message"]["en"].is_string() && body["message"]["zh"].is_string(),
+            "{name}: {body}"
+        );
+        if let Some(field) = field {
+            let fields: Vec<&str> = body["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["field"].as_str().unwrap())
+                .collect();
+            assert!(fields.contains(&field), "{name}: {fields:?}");
+        }
+    }
+    let (got, body) = app
+        .call(event(
+            "POST",
+            "/complaints",
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", &long_key),
+            ],
+            Some(&with(&|_| {})),
+            Caller::Anonymous,
+        ))
+        .await;
+    assert_eq!(
+        (got, body["error"].as_str()),
+        (400, Some("invalid_idempotency_key"))
+    );
+
+    let (got, _) = app
+        .call(event(
+            "GET",
+            "/complaints/not-a-ref",
+            &[("x-status-secret", "x")],
+            None,
+            Caller::Anonymous,
+        ))
+        .await;
+    assert_eq!(got, 400, "a malformed reference");
+    let (got, _) = app
+        .call(event(
+            "GET",
+            "/complaints/RD-261123-7KQ2M9XA",
+            &[],
+            None,
+            Caller::Anonymous,
+        ))
+        .await;
+    assert_eq!(got, 400, "no secret");
+    let (got, _) = app
+        .call(event("DELETE", "/complaints", &[], None, Caller::Anonymous))
+        .await;
+    assert_eq!(got, 405);
+
+    assert!(app.queues.complaints().is_empty(), "nothing was enqueued");
+    assert!(app.store.tickets().is_empty(), "nothing was stored");
+}
+
+// --- Team actions -----------------------------------------------------------------
+
+#[tokio::test]
+async fn an_invalid_transition_gets_409_with_the_reason_and_changes_nothing() {
+    let app = app();
+    let reference = app.billing_ticket().await;
+    let (status, body) = app
+        .act(
+            ALICE,
+            &reference,
+            1,
+            json!({"action": "resolve", "code": "upheld", "summary": "done"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "invalid_transition");
+    assert!(
+        body["message"]["en"].as_str().unwrap().contains("received"),
+        "{body}"
+    );
+    assert_eq!(body["current"]["version"], 1);
+
+    let (status, body) = app
+        .act(
+            ALICE,
+            &reference,
+            1,
+            json!({"action": "add_note", "text": "  "}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = app
+        .act(ALICE, &reference, 1, json!({"action": "fly"}))
+        .await;
+    assert_eq!(status, 422);
+    let (status, body) = app
+        .act(ALICE, &reference, 7, json!({"action": "acknowledge"}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("version_conflict"))
+    );
+    assert_eq!(
+        app.actions(&reference),
+        [AuditAction::Received],
+        "nothing was recorded"
+    );
+}
+
+#[tokio::test]
+async fn another_teams_member_gets_403_and_no_caller_gets_401() {
+    let app = app();
+    let reference = app.billing_ticket().await;
+    let bob = Caller::Member("bob", "hardship");
+    for target in [
+        format!("/tickets/{reference}"),
+        format!("/tickets/{reference}/history"),
+    ] {
+        let (status, _) = app.get(bob, &target).await;
+        assert_eq!(status, 403, "{target}");
+        let (status, _) = app.get(Caller::Anonymous, &target).await;
+        assert_eq!(status, 401, "{target}");
+    }
+    let (status, _) = app
+        .act(bob, &reference, 1, json!({"action": "acknowledge"}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app.get(bob, "/reports/overview").await;
+    assert_eq!(status, 403, "reports are for managers");
+    let (status, body) = app
+        .get(Caller::Manager("mia"), &format!("/tickets/{reference}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.actions(&reference), [AuditAction::Received]);
+}
+
+#[tokio::test]
+async fn pause_then_resume_moves_the_deadline_by_exactly_the_paused_time() {
+    let app = app();
+    let reference = app.billing_ticket().await;
+    let v = app
+        .act_ok(ALICE, &reference, 1, json!({"action": "acknowledge"}))
+        .await;
+    let before = app.ticket(&reference);
+    let v = app
+        .act_ok(
+            ALICE,
+            &reference,
+            v,
+            json!({"action": "pause", "reason": "waiting for bank statement"}),
+        )
+        .await;
+    // The clock is moved, not waited for.
+    let paused = Duration::hours(26) + Duration::minutes(17) + Duration::seconds(3);
+    app.clock.advance(paused);
+    app.act_ok(ALICE, &reference, v, json!({"action": "resume"}))
+        .await;
+
+    let after = app.ticket(&reference);
+    assert_eq!(
+        after.deadlines.resolve_by - before.deadlines.resolve_by,
+        paused
+    );
+    assert_eq!(after.paused_seconds, paused.num_seconds());
+    assert!(after.paused_since.is_none());
+    assert_eq!(
+        app.actions(&reference),
+        [
+            AuditAction::Received,
+            AuditAction::Acknowledged,
+            AuditAction::Paused,
+            AuditAction::Resumed
+        ]
+    );
+}
+
+#[tokio::test]
+async fn one_extension_is_granted_within_the_policy_and_a_second_is_refused() {
+    let app = app();
+    let reference = app.billing_ticket().await;
+    let v = app
+        .act_ok(ALICE, &reference, 1, json!({"action": "acknowledge"}))
+        .await;
+    let before = app.ticket(&reference);
+    let v = app
+        .act_ok(
+            ALICE,
+            &reference,
+            v,
+            json!({"action": "extend", "reason": "complex case: needs the bank's records"}),
+        )
+        .await;
+    let after = app.ticket(&reference);
+    // cn-2020: 15 days from receipt, extendable to 30.
+    assert_eq!(
+        after.deadlines.regulatory_resolve_by - before.deadlines.regulatory_resolve_by,
+        Duration::days(15)
+    );
+    let (status, body) = app
+        .act(
+            ALICE,
+            &reference,
+            v,
+            json!({"action": "extend", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "extension_used");
+    assert!(body["message"]["zh"].is_string());
+}
+
+#[tokio::test]
+async fn a_transfer_keeps_the_deadlines_and_hands_the_ticket_to_the_other_team() {
+    let app = app();
+    let reference = app.billing_ticket().await;
+    let before = app.ticket(&reference);
+    app.act_ok(
+        ALICE,
+        &reference,
+        1,
+        json!({"action": "transfer", "to_team": "hardship", "reason": "borrower lost their job"}),
+    )
+    .await;
+    let after = app.ticket(&reference);
+    assert_eq!(after.team, "hardship");
+    assert_eq!(after.deadlines, before.deadlines);
+    let (status, _) = app.get(ALICE, &format!("/tickets/{reference}")).await;
+    assert_eq!(status, 403, "billing no longer has it");
+    let (status, _) = app
+        .get(
+            Caller::Member("hana", "hardship"),
+            &format!("/tickets/{reference}"),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn contact_details_are_masked_unless_the_role_needs_them() {
+    let app = app();
+    let reference = app.billing_ticket().await;
+    let (_, masked) = app.get(ALICE, &format!("/tickets/{reference}")).await;
+    assert!(!masked.to_string().contains("13912345678"), "{masked}");
+    let (_, shown) = app
+        .get(
+            Caller::ContactAccess("carl", "billing"),
+            &format!("/tickets/{reference}"),
+        )
+        .await;
+    assert!(shown.to_string().contains("13912345678"), "{shown}");
+}
+
+#[tokio::test]
+async fn resolving_invites_the_borrower_to_the_survey_and_the_answer_is_queued_once() {
+    let app = app();
+    let reference = app.billing_ticket().await;
+    let mut v = 1;
+    for action in [
+        json!({"action": "acknowledge"}),
+        json!({"action": "start_analysis"}),
+        json!({"action": "resolve", "code": "upheld", "summary": "The fee is refunded."}),
+    ] {
+        v = app.act_ok(ALICE, &reference, v, action).await;
+    }
+    let sent = app.queues.notifications();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, NotificationKind::SurveyInvitation);
+    assert_eq!(sent[0].reference, reference);
+    assert!(!serde_json::to_string(&sent[0])
+        .unwrap()
+        .contains("13912345678"));
+    let token = sent[0].fields["token"].as_str().unwrap().to_string();
+
+    let answer = json!({"token": token, "csat": 4, "nps": 8, "solved": "yes"});
+    let body = serde_json::to_vec(&answer).unwrap();
+    let post = || {
+        event(
+            "POST",
+            "/surveys",
+            &[("content-type", "application/json")],
+            Some(&body),
+            Caller::Anonymous,
+        )
+    };
+    let (status, accepted) = app.call(post()).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(app.queues.surveys().len(), 1);
+    assert_eq!(app.queues.surveys()[0].received_at, t0());
+
+    // Once the token's validity has passed, the same token is refused.
+    app.clock.advance(Duration::days(400));
+    let (status, body) = app.call(post()).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(app.queues.surveys().len(), 1);
+    assert_eq!(app.ticket(&reference).status, TicketStatus::Resolved);
+}
