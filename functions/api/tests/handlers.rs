@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// The api, intake and their shared in-memory store, queues and clock.
 struct App {
     api: ApiDeps<MemoryStore, MemoryQueues>,
-    intake: IntakeDeps<MemoryStore>,
+    intake: IntakeDeps<MemoryStore, MemoryQueues>,
     store: MemoryStore,
     queues: MemoryQueues,
     clock: TestClock,
@@ -48,6 +48,7 @@ fn app() -> App {
             config,
             keyer: BorrowerKeyer::new(b"borrower-key"),
             store: store.clone(),
+            notifier: queues.clone(),
         },
         store,
         queues,
@@ -784,9 +785,18 @@ async fn resolving_invites_the_borrower_to_the_survey_and_the_answer_is_queued_o
     ] {
         v = app.act_ok(ALICE, &reference, v, action).await;
     }
-    let sent = app.queues.notifications();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].kind, NotificationKind::SurveyInvitation);
+    // Acknowledgement (intake), resolution and survey invitation (the api).
+    let sent: Vec<_> = app.queues.notifications();
+    let kinds: Vec<NotificationKind> = sent.iter().map(|n| n.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            NotificationKind::Acknowledgement,
+            NotificationKind::Resolution,
+            NotificationKind::SurveyInvitation
+        ]
+    );
+    let sent = [sent[2].clone()];
     assert_eq!(sent[0].reference, reference);
     assert!(!serde_json::to_string(&sent[0])
         .unwrap()

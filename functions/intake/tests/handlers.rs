@@ -10,15 +10,16 @@ use redress_domain::config::DomainConfig;
 use redress_domain::ports::StoreFailure;
 use redress_domain::ticket::AuditAction;
 use redress_intake::{IntakeDeps, Outcome};
-use redress_memory::MemoryStore;
+use redress_memory::{MemoryQueues, MemoryStore};
 use serde_json::json;
 use std::sync::Arc;
 
-fn deps() -> IntakeDeps<MemoryStore> {
+fn deps() -> IntakeDeps<MemoryStore, MemoryQueues> {
     let config = Arc::new(DomainConfig::bundled().unwrap());
     IntakeDeps {
         store: MemoryStore::new().with_config(&config),
         keyer: BorrowerKeyer::new(b"borrower-key"),
+        notifier: MemoryQueues::new(),
         config,
     }
 }

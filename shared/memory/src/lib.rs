@@ -19,8 +19,8 @@ use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{self, Dimension, RowKey, ALL_VALUE};
 use redress_domain::ports::{
     BorrowerHistory, ComplaintLookup, ComplaintQueue, ComplaintState, CreateOutcome, MetricsReader,
-    Notification, Notifier, QueueFilter, QueuePage, ReadCost, SaveOutcome, StoreError,
-    StoreFailure, Submission, SubmissionLog, SurveyLookup, SurveyMessage, SurveyQueue,
+    Notification, Notifier, Outbox, OutboxEntry, QueueFilter, QueuePage, ReadCost, SaveOutcome,
+    StoreError, StoreFailure, Submission, SubmissionLog, SurveyLookup, SurveyMessage, SurveyQueue,
     SurveyRecord, TeamQueue, TicketChange, TicketStore, TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
@@ -42,6 +42,8 @@ struct State {
     borrower_index: Vec<(BorrowerKey, PriorComplaint)>,
     surveys: HashMap<String, SurveyRecord>,
     counters: BTreeMap<RowKey, BTreeMap<String, i64>>,
+    /// Notifications written with their change and not yet relayed, by id.
+    outbox: BTreeMap<String, OutboxEntry>,
     /// Failures to return from the next calls, oldest first.
     failures: VecDeque<StoreFailure>,
     /// Calls made, for tests that count reads or writes.
@@ -203,6 +205,7 @@ impl TicketWriter for MemoryStore {
         ticket: &Ticket,
         first_event: &AuditEvent,
         index: &[BorrowerIndexEntry],
+        outbox: &[OutboxEntry],
     ) -> Result<CreateOutcome, StoreError> {
         let mut state = self.enter("create ticket")?;
         let reference = ticket.reference.to_string();
@@ -211,6 +214,9 @@ impl TicketWriter for MemoryStore {
         }
         state.tickets.insert(reference.clone(), ticket.clone());
         state.events.insert(reference, vec![first_event.clone()]);
+        for entry in outbox {
+            state.outbox.insert(entry.id.clone(), entry.clone());
+        }
         state.borrower_index.extend(
             index
                 .iter()
@@ -365,6 +371,9 @@ impl TicketStore for MemoryStore {
         if let Some(record) = change.survey {
             state.surveys.insert(reference, record.clone());
         }
+        for entry in change.outbox {
+            state.outbox.insert(entry.id.clone(), entry.clone());
+        }
         let rows = metrics::merge(metrics::deltas(
             Some(change.before),
             change.after,
@@ -374,6 +383,37 @@ impl TicketStore for MemoryStore {
         ));
         self.count(&mut state, rows);
         Ok(SaveOutcome::Saved)
+    }
+}
+
+impl Outbox for MemoryStore {
+    async fn pending_outbox(
+        &self,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let state = self.enter("read outbox")?;
+        let mut pending: Vec<OutboxEntry> = state
+            .outbox
+            .values()
+            .filter(|e| e.at <= until)
+            .cloned()
+            .collect();
+        pending.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        pending.truncate(limit);
+        Ok(pending)
+    }
+
+    async fn remove_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.enter("remove outbox entry")?.outbox.remove(&entry.id);
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// The outbox entries not yet relayed.
+    pub fn outbox(&self) -> Vec<OutboxEntry> {
+        self.state().outbox.values().cloned().collect()
     }
 }
 
@@ -664,11 +704,11 @@ mod tests {
         let store = MemoryStore::new();
         let (t, e) = ticket(1, 0);
         assert_eq!(
-            store.create_ticket(&t, &e, &[]).await.unwrap(),
+            store.create_ticket(&t, &e, &[], &[]).await.unwrap(),
             CreateOutcome::Created
         );
         assert_eq!(
-            store.create_ticket(&t, &e, &[]).await.unwrap(),
+            store.create_ticket(&t, &e, &[], &[]).await.unwrap(),
             CreateOutcome::AlreadyExists
         );
         assert_eq!(
@@ -681,7 +721,7 @@ mod tests {
     async fn a_change_from_a_stale_version_is_a_conflict_and_writes_nothing() {
         let store = MemoryStore::new();
         let (t, e) = ticket(1, 0);
-        store.create_ticket(&t, &e, &[]).await.unwrap();
+        store.create_ticket(&t, &e, &[], &[]).await.unwrap();
         let mut moved = t.clone();
         moved.version = 2;
         moved.status = TicketStatus::Acknowledged;
@@ -693,6 +733,7 @@ mod tests {
             events: std::slice::from_ref(&event),
             survey: None,
             now: t.received_at,
+            outbox: &[],
         };
         assert_eq!(
             store.record_change(&change).await.unwrap(),
@@ -712,7 +753,7 @@ mod tests {
         let store = MemoryStore::new();
         for (n, hours) in [(1, 30), (2, 10), (3, 20)] {
             let (t, e) = ticket(n, hours);
-            store.create_ticket(&t, &e, &[]).await.unwrap();
+            store.create_ticket(&t, &e, &[], &[]).await.unwrap();
         }
         let team = store.tickets()[0].team.to_string();
         let filter = QueueFilter::default();
