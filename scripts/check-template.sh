@@ -48,4 +48,29 @@ echo "ok"
 echo "== sam validate (SAM transform)"
 "$VENV/bin/sam" validate --region "$AWS_DEFAULT_REGION" -t "$TEMPLATE"
 
+# 4. What SAM adds on its own: the transformed template must give no function the
+#    account-wide AWSLambdaSQSQueueExecutionRole (SAM attaches it to the role it
+#    generates for an SQS event; consumers bring their own role), and no role may
+#    receive from a queue that is not one its function's events read.
+echo "== transformed template (roles SAM generates)"
+"$VENV/bin/python" - "$TEMPLATE" <<'PY'
+import sys, yaml
+from samtranslator.translator.transform import transform
+class NoManagedPolicyLookup:
+    def load(self):
+        return {}
+doc = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+for r in doc["Resources"].values():
+    if r["Type"] == "AWS::Serverless::Function":
+        r["Properties"]["CodeUri"] = "s3://bucket/key"  # built code is not needed here
+params = {p: "https://x.example" if p == "CorsAllowOrigin" else "ops@x.example"
+          for p, spec in doc.get("Parameters", {}).items() if "Default" not in spec}
+out = transform(doc, params, NoManagedPolicyLookup())["Resources"]
+bad = [name for name, r in out.items() if r["Type"] == "AWS::IAM::Role"
+       and any("SQSQueueExecutionRole" in str(arn) for arn in r["Properties"].get("ManagedPolicyArns", []))]
+if bad:
+    sys.exit(f"these roles get the account-wide AWSLambdaSQSQueueExecutionRole: {bad}")
+print(f"ok: {sum(r['Type'] == 'AWS::IAM::Role' for r in out.values())} roles, none with a managed SQS policy")
+PY
+
 echo "template checks passed"

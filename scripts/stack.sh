@@ -178,6 +178,8 @@ fail_report() { # name addr logfile why
 print_env() {
     echo "export AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:$DDB_PORT"
     echo "export AWS_ENDPOINT_URL_SQS=http://$HOST:$SQS_PORT"
+    # Every other service (Secrets Manager, SNS, SES, Cognito) is moto's, on the same port.
+    echo "export AWS_ENDPOINT_URL=http://$HOST:$SQS_PORT"
 }
 
 stop_one() { # name pidfile pid-or-empty

@@ -6,4 +6,5 @@ pub mod classify;
 pub mod config;
 pub mod dlq;
 pub mod outbox;
+pub mod keys;
 pub mod report;

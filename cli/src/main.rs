@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use redress_cli::{classify, config, dlq};
+use redress_cli::{classify, config, dlq, keys};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +56,10 @@ enum Command {
     ///
     /// Example: redress outbox --days 2 --bodies
     Outbox(OutboxArgs),
+    /// Create, rotate and show the signing keys in Secrets Manager (docs/deploy.md).
+    ///
+    /// Example: redress keys rotate --secret-id redress/keys
+    Keys(KeysArgs),
 }
 
 #[derive(Args)]
@@ -72,6 +76,41 @@ struct OutboxArgs {
     /// The tickets table.
     #[arg(long, env = "TICKETS_TABLE", default_value = "redress-TicketsTable")]
     table: String,
+}
+
+#[derive(Args)]
+struct KeysArgs {
+    /// The keys secret (the stack's KeysSecretName parameter).
+    #[arg(
+        long,
+        env = "KEYS_SECRET_ID",
+        default_value = "redress/keys",
+        global = true
+    )]
+    secret_id: String,
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create the secret with fresh random keys (an existing secret is left alone).
+    Init,
+    /// Sign with new keys from now on; keep the old ones accepted for a grace period.
+    Rotate {
+        /// Which keys: status (status secrets and CSRF tokens), survey (survey links),
+        /// or all.
+        #[arg(long, default_value = "all")]
+        key: String,
+        /// Days the old status key stays accepted.
+        #[arg(long, default_value_t = keys::DEFAULT_STATUS_GRACE_DAYS)]
+        status_grace_days: i64,
+        /// Days the old survey key stays accepted (a link lives 30 days).
+        #[arg(long, default_value_t = keys::DEFAULT_SURVEY_GRACE_DAYS)]
+        survey_grace_days: i64,
+    },
+    /// Print key versions and deadlines (never the keys).
+    Show,
 }
 
 #[derive(Args)]
@@ -226,7 +265,48 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dlq(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")?
             .block_on(run_dlq(args)),
+        Command::Keys(args) => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(run_keys(args)),
     }
+}
+
+async fn run_keys(args: KeysArgs) -> Result<()> {
+    let client = aws_sdk_secretsmanager::Client::new(&redress_aws::load_aws_config().await);
+    let id = args.secret_id.as_str();
+    match args.command {
+        KeysCommand::Init => println!("{}", keys::init(&client, id).await?),
+        KeysCommand::Show => {
+            let (document, _) = redress_aws::secrets::read_document(&client, id).await?;
+            for line in keys::describe(&document) {
+                println!("{line}");
+            }
+        }
+        KeysCommand::Rotate {
+            key,
+            status_grace_days,
+            survey_grace_days,
+        } => {
+            let status = ("status_hmac_key", chrono::Duration::days(status_grace_days));
+            let survey = (
+                "survey_token_key",
+                chrono::Duration::days(survey_grace_days),
+            );
+            let fields = match key.as_str() {
+                "status" => vec![status],
+                "survey" => vec![survey],
+                "all" => vec![status, survey],
+                other => anyhow::bail!("--key must be status, survey or all, not {other:?}"),
+            };
+            if status_grace_days < 1 || survey_grace_days < 1 {
+                anyhow::bail!("grace periods must be at least one day");
+            }
+            for line in keys::rotate(&client, id, &fields, Utc::now()).await? {
+                println!("{line}");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn run_classify(args: ClassifyArgs) -> Result<()> {

@@ -4,7 +4,9 @@
 
 use crate::http::{self, HttpHandler, Route};
 use crate::poller::{self, PollerConfig, SqsHandler};
-use crate::provision::{provision, resolve_environment, Resources};
+use crate::provision::{
+    provision, provision_keys_secret, resolve_environment, Resources, KEYS_SECRET_PARAMETER,
+};
 use crate::template::{Template, TEMPLATE_PATH};
 use anyhow::{anyhow, Context, Result};
 use redress_api::ApiDeps;
@@ -141,7 +143,12 @@ impl LocalPipeline {
         let aws = redress_aws::load_aws_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&aws);
         let sqs = aws_sdk_sqs::Client::new(&aws);
-        let resources = provision(&ddb, &sqs, &template, &options.prefix).await?;
+        let mut resources = provision(&ddb, &sqs, &template, &options.prefix).await?;
+        let sm = aws_sdk_secretsmanager::Client::new(&aws);
+        let keys_secret = provision_keys_secret(&sm, &options.prefix, &options.secrets).await?;
+        resources
+            .parameters
+            .insert(KEYS_SECRET_PARAMETER.to_string(), keys_secret);
         let config =
             Arc::new(DomainConfig::from_env().context("loading the domain configuration")?);
 
@@ -180,17 +187,17 @@ impl LocalPipeline {
         };
 
         let api = Arc::new(ApiDeps::from_env(
-            &environments[API_FUNCTION],
+            &redress_aws::secrets::with_keys(&environments[API_FUNCTION], &aws).await?,
             &aws,
             Arc::clone(&config),
         )?);
         let intake = Arc::new(IntakeDeps::from_env(
-            &environments[INTAKE_FUNCTION],
+            &redress_aws::secrets::with_keys(&environments[INTAKE_FUNCTION], &aws).await?,
             &aws,
             Arc::clone(&config),
         )?);
         let surveys = Arc::new(SurveysDeps::from_env(
-            &environments[SURVEYS_FUNCTION],
+            &redress_aws::secrets::with_keys(&environments[SURVEYS_FUNCTION], &aws).await?,
             &aws,
             Arc::clone(&config),
         )?);

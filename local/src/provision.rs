@@ -17,6 +17,8 @@ pub struct Resources {
     pub tables: BTreeMap<String, String>,
     /// Queue logical id → (URL, ARN).
     pub queues: BTreeMap<String, (String, String)>,
+    /// Template parameter → its local value (the keys secret's name).
+    pub parameters: BTreeMap<String, String>,
 }
 
 impl Resources {
@@ -274,7 +276,7 @@ pub fn resolve_environment(
                 EnvValue::Ref(id) => match (resources.tables.get(id), resources.queues.get(id)) {
                     (Some(table), _) => table.clone(),
                     (_, Some((url, _))) => url.clone(),
-                    _ => match parameters.get(id) {
+                    _ => match resources.parameters.get(id).or_else(|| parameters.get(id)) {
                         Some(value) => value.clone(),
                         None => bail!(
                             "{name}: Ref to {id}, which is neither a table nor a queue of the template nor a parameter with a local value"
@@ -325,4 +327,37 @@ pub async fn verify_sender(ses: &aws_sdk_sesv2::Client, from: &str) -> Result<()
         .await
         .with_context(|| format!("verifying the SES sender {address}"))?;
     Ok(())
+}
+
+/// The template parameter that names the keys secret (`KEYS_SECRET_ID` in the functions).
+pub const KEYS_SECRET_PARAMETER: &str = "KeysSecretName";
+
+/// Creates the keys secret `<prefix>-keys` in the local Secrets Manager (moto) unless it
+/// exists, so the functions read their keys at cold start as they do in AWS. Each
+/// rotating key is a ring whose current key is the given development value (with a
+/// `next` derived from it); the borrower key is the plain value. An existing secret is
+/// kept as it is (it may have been rotated). Returns the secret's name.
+pub async fn provision_keys_secret(
+    sm: &aws_sdk_secretsmanager::Client,
+    prefix: &str,
+    development_keys: &BTreeMap<String, String>,
+) -> Result<String> {
+    use redress_aws::secrets::{create_if_missing, ROTATING_FIELDS};
+    use redress_domain::keyring::KeyRing;
+    let name = format!("{prefix}-keys");
+    let mut document = serde_json::Map::new();
+    for (field, value) in development_keys {
+        let value = if ROTATING_FIELDS.contains(&field.as_str()) {
+            KeyRing::new(value.clone(), format!("{value}-next")).to_json()
+        } else {
+            serde_json::Value::String(value.clone())
+        };
+        document.insert(field.clone(), value);
+    }
+    create_if_missing(sm, &name, &document)
+        .await
+        .with_context(|| {
+            format!("creating the keys secret {name} (is moto running, and AWS_ENDPOINT_URL set?)")
+        })?;
+    Ok(name)
 }

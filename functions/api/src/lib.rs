@@ -78,8 +78,11 @@ impl ApiDeps<DynamoStore, SqsQueues> {
                 surveys: SqsQueue::new(sqs.clone(), env::required(vars, "SURVEYS_QUEUE_URL")?),
                 notifications: SqsQueue::new(sqs, env::required(vars, "NOTIFICATIONS_QUEUE_URL")?),
             },
-            secrets: StatusSecrets::new(&env::required_key(vars, "STATUS_HMAC_KEY")?),
-            survey_tokens: SurveyTokens::new(&env::required_key(vars, "SURVEY_TOKEN_KEY")?),
+            secrets: StatusSecrets::from_ring(env::required_keyring(vars, "STATUS_HMAC_KEY")?),
+            survey_tokens: SurveyTokens::from_ring(env::required_keyring(
+                vars,
+                "SURVEY_TOKEN_KEY",
+            )?),
             config,
             clock: Arc::new(SystemClock),
         })

@@ -4,17 +4,22 @@
 
 use lambda_http::{run, service_fn, Error, Request};
 use redress_api::{handle, ApiDeps};
-use redress_aws::env::ProcessEnv;
-use redress_aws::{load_aws_config, telemetry};
+use redress_aws::env::{fail_cold_start, ProcessEnv};
+use redress_aws::{load_aws_config, secrets, telemetry};
 use redress_domain::config::DomainConfig;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let config = Arc::new(DomainConfig::from_env()?);
     let aws = load_aws_config().await;
-    let deps = Arc::new(ApiDeps::from_env(&ProcessEnv, &aws, config)?);
+    // The keys come from Secrets Manager (KEYS_SECRET_ID), laid over the environment.
+    let vars = secrets::with_keys(&ProcessEnv, &aws)
+        .await
+        .unwrap_or_else(|e| fail_cold_start(&e));
+    let config = Arc::new(DomainConfig::from_env().unwrap_or_else(|e| fail_cold_start(&e)));
+    let deps =
+        Arc::new(ApiDeps::from_env(&vars, &aws, config).unwrap_or_else(|e| fail_cold_start(&e)));
 
     run(service_fn(move |request: Request| {
         let deps = Arc::clone(&deps);

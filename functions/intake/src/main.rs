@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use redress_aws::env::ProcessEnv;
-use redress_aws::{load_aws_config, telemetry};
+use redress_aws::env::{fail_cold_start, ProcessEnv};
+use redress_aws::{load_aws_config, secrets, telemetry};
 use redress_domain::config::DomainConfig;
 use redress_intake::{handle, IntakeDeps};
 use std::sync::Arc;
@@ -13,9 +13,14 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let config = Arc::new(DomainConfig::from_env()?);
     let aws = load_aws_config().await;
-    let deps = Arc::new(IntakeDeps::from_env(&ProcessEnv, &aws, config)?);
+    // The borrower key comes from Secrets Manager (KEYS_SECRET_ID).
+    let vars = secrets::with_keys(&ProcessEnv, &aws)
+        .await
+        .unwrap_or_else(|e| fail_cold_start(&e));
+    let config = Arc::new(DomainConfig::from_env().unwrap_or_else(|e| fail_cold_start(&e)));
+    let deps =
+        Arc::new(IntakeDeps::from_env(&vars, &aws, config).unwrap_or_else(|e| fail_cold_start(&e)));
 
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deps = Arc::clone(&deps);

@@ -43,7 +43,7 @@ impl SurveysDeps<DynamoStore> {
         .with_retention_days(env::required_number(vars, "RETENTION_DAYS")?)
         .with_config(&config);
         Ok(Self {
-            tokens: SurveyTokens::new(&env::required_key(vars, "SURVEY_TOKEN_KEY")?),
+            tokens: SurveyTokens::from_ring(env::required_keyring(vars, "SURVEY_TOKEN_KEY")?),
             config,
             store,
         })

@@ -2,6 +2,7 @@
 //! name. The source is a trait so the local runner can hand a function the environment
 //! it resolved from the template, without touching the process environment.
 
+use redress_domain::keyring::{KeyRing, KeyRingError};
 use std::collections::BTreeMap;
 
 /// A required environment variable is missing, empty or unusable.
@@ -65,4 +66,64 @@ pub fn required_number(source: &dyn VarSource, name: &'static str) -> Result<i64
             name,
             problem: "must be a whole number",
         })
+}
+
+/// A versioned key ring (see [`KeyRing`]): the ring's JSON, or a plain key string
+/// (version 1). [`crate::secrets::with_keys`] puts the rings from Secrets Manager here.
+pub fn required_keyring(source: &dyn VarSource, name: &'static str) -> Result<KeyRing, EnvError> {
+    let v = required(source, name)?;
+    KeyRing::parse(&v).map_err(|e| EnvError {
+        name,
+        problem: match e {
+            KeyRingError::ShortKey(_) => "must hold keys of at least 16 bytes",
+            KeyRingError::DuplicateVersion(_) => "must not use a key version twice",
+            KeyRingError::RetiredWithoutDeadline(_) => {
+                "must give every retired key an accept_until"
+            }
+            KeyRingError::Shape(_) => "must be a key or a key ring",
+        },
+    })
+}
+
+/// Ends a cold start that cannot succeed: one line on stderr naming what is wrong (a
+/// variable, the secret, the configuration; never a value), reported to the Lambda
+/// Runtime API as an init error when there is one, then exit status 1. Lambda shows the
+/// line in the function's log and fails the invocation with `Runtime.ConfigError`.
+pub fn fail_cold_start(error: &dyn std::fmt::Display) -> ! {
+    let message = format!("cold start failed: {error}");
+    eprintln!("{message}");
+    if let Some(api) = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .ok()
+        .filter(|a| !a.is_empty())
+    {
+        // Best effort, and blocking on purpose: the process is about to exit anyway.
+        let _ = report_init_error(&api, &message);
+    }
+    std::process::exit(1)
+}
+
+/// `POST /2018-06-01/runtime/init/error`, over a plain socket (the runtime crate has no
+/// public call for it, and this needs no client of its own).
+fn report_init_error(api: &str, message: &str) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    use std::time::Duration;
+    let body = serde_json::json!({"errorMessage": message, "errorType": "Runtime.ConfigError"})
+        .to_string();
+    let addr = api
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+    write!(
+        stream,
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\n\
+         Lambda-Runtime-Function-Error-Type: Runtime.ConfigError\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = [0u8; 64];
+    let _ = stream.read(&mut answer)?;
+    Ok(())
 }

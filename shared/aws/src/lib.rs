@@ -8,6 +8,7 @@ pub mod keys;
 pub mod metrics;
 pub mod outbox;
 pub mod queue;
+pub mod secrets;
 pub mod store;
 pub mod sweep;
 pub mod telemetry;

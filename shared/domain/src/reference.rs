@@ -4,6 +4,7 @@
 //! so a resubmitted form (same idempotency key) gets the same secret back, and a lookup
 //! is checked by recomputing it.
 
+use crate::keyring::KeyRing;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -110,9 +111,16 @@ impl fmt::Display for Reference {
 }
 
 /// Derives and checks the secret a borrower needs to read a complaint's status.
+///
+/// New secrets come from the ring's current key; a secret is accepted under any key the
+/// ring accepts now, so secrets handed out before a key rotation keep working for the
+/// grace period (see [`KeyRing`]). The secret itself carries no key version (a borrower
+/// types it), so checking tries each accepted key.
 #[derive(Clone)]
 pub struct StatusSecrets {
-    key: Vec<u8>,
+    keys: KeyRing,
+    /// The clock that decides which retired keys are still accepted.
+    now: fn() -> DateTime<Utc>,
 }
 
 impl fmt::Debug for StatusSecrets {
@@ -122,37 +130,42 @@ impl fmt::Debug for StatusSecrets {
 }
 
 impl StatusSecrets {
-    /// Secrets keyed by `key` (from the deployment's secret store).
+    /// Secrets keyed by one key (version 1, no rotation).
     pub fn new(key: &[u8]) -> Self {
-        Self { key: key.to_vec() }
+        Self::from_ring(KeyRing::single(String::from_utf8_lossy(key).into_owned()))
+    }
+
+    /// Secrets keyed by a versioned key ring (from the deployment's secret store).
+    pub fn from_ring(keys: KeyRing) -> Self {
+        Self {
+            keys,
+            now: Utc::now,
+        }
+    }
+
+    /// The same keys judged by another clock (tests).
+    pub fn with_clock(mut self, now: fn() -> DateTime<Utc>) -> Self {
+        self.now = now;
+        self
     }
 
     /// The secret for a reference: 16 base32 characters (80 bits), grouped 4 by 4.
     pub fn secret_for(&self, reference: &Reference) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(b"status-secret:");
-        mac.update(reference.as_str().as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(19);
-        let mut bits = digest[..10]
-            .iter()
-            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
-        let mut chars = [0u8; 16];
-        for slot in chars.iter_mut().rev() {
-            *slot = ALPHABET[(bits & 31) as usize];
-            bits >>= 5;
-        }
-        for (i, c) in chars.iter().enumerate() {
-            if i > 0 && i % 4 == 0 {
-                out.push('-');
-            }
-            out.push(*c as char);
-        }
-        out
+        secret_under(self.keys.signing_key(), reference)
     }
 
-    /// True if `given` is the secret for `reference` (dashes, spaces and case forgiven).
-    /// Compared in constant time.
+    /// The secrets of `reference` under every key accepted now, the signing key's first.
+    /// (Other values derived from the status key, such as the CSRF key, follow the same
+    /// rotation through this.)
+    pub fn accepted_secrets_for(&self, reference: &Reference) -> Vec<String> {
+        self.keys
+            .accepted_at((self.now)())
+            .map(|key| secret_under(key, reference))
+            .collect()
+    }
+
+    /// True if `given` is the secret for `reference` under a key accepted now (dashes,
+    /// spaces and case forgiven). Compared in constant time, against every accepted key.
     pub fn verify(&self, reference: &Reference, given: &str) -> bool {
         let clean = |s: &str| -> Vec<u8> {
             s.bytes()
@@ -160,15 +173,43 @@ impl StatusSecrets {
                 .map(|b| b.to_ascii_uppercase())
                 .collect()
         };
-        let expected = clean(&self.secret_for(reference));
         let given = clean(given);
-        expected.len() == given.len()
-            && expected
-                .iter()
-                .zip(&given)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        self.accepted_secrets_for(reference)
+            .iter()
+            .fold(false, |found, secret| {
+                let expected = clean(secret);
+                let same = expected.len() == given.len()
+                    && expected
+                        .iter()
+                        .zip(&given)
+                        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                        == 0;
+                found | same
+            })
     }
+}
+
+fn secret_under(key: &[u8], reference: &Reference) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"status-secret:");
+    mac.update(reference.as_str().as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let mut out = String::with_capacity(19);
+    let mut bits = digest[..10]
+        .iter()
+        .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+    let mut chars = [0u8; 16];
+    for slot in chars.iter_mut().rev() {
+        *slot = ALPHABET[(bits & 31) as usize];
+        bits >>= 5;
+    }
+    for (i, c) in chars.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(*c as char);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -220,5 +261,29 @@ mod tests {
         assert!(!secrets.verify(&r2, &s1));
         assert!(!StatusSecrets::new(b"key-two").verify(&r1, &s1));
         assert!(!secrets.verify(&r1, ""));
+    }
+
+    #[test]
+    fn a_secret_issued_before_a_rotation_works_until_the_grace_period_ends() {
+        let key = |c: char| -> String { std::iter::repeat_n(c, 32).collect() };
+        let ring = KeyRing::new(key('a'), key('b'));
+        let before = StatusSecrets::from_ring(ring.clone());
+        let r = Reference::generate(at(), [7; 5]);
+        let issued = before.secret_for(&r);
+        let rotated = ring.rotate(Utc::now(), chrono::Duration::days(1), key('c'));
+        let after = StatusSecrets::from_ring(rotated.clone());
+        assert_ne!(
+            after.secret_for(&r),
+            issued,
+            "new secrets come from the new key"
+        );
+        assert!(after.verify(&r, &issued));
+        // A warm instance with the old ring accepts what the rotated ring issues.
+        assert!(before.verify(&r, &after.secret_for(&r)));
+        fn later() -> DateTime<Utc> {
+            Utc::now() + chrono::Duration::days(2)
+        }
+        assert!(!after.clone().with_clock(later).verify(&r, &issued));
+        assert!(!after.verify(&r, "AAAA-BBBB-CCCC-DDDD"));
     }
 }

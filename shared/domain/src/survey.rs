@@ -10,6 +10,7 @@
 //! already there. Everything here is pure.
 
 use crate::complaint::{FieldError, ValidationErrors};
+use crate::keyring::KeyRing;
 use crate::lifecycle::{LifecycleError, Refusal};
 use crate::taxonomy::Bilingual;
 use crate::ticket::{Actor, AuditAction, AuditEvent, Ticket, TicketStatus};
@@ -35,10 +36,12 @@ pub fn already_answered_message() -> Bilingual {
     Refusal::SurveyAlreadyAnswered.message()
 }
 
-/// Issues and checks survey tokens under one server key.
+/// Issues and checks survey tokens: signed with the ring's current key, accepted under
+/// any key the ring accepts at the time of the check (see [`KeyRing`]), so links sent
+/// before a key rotation keep working for the grace period.
 #[derive(Clone)]
 pub struct SurveyTokens {
-    key: Vec<u8>,
+    keys: KeyRing,
 }
 
 impl fmt::Debug for SurveyTokens {
@@ -113,13 +116,18 @@ fn is_token_char(c: char) -> bool {
 }
 
 impl SurveyTokens {
-    /// Tokens keyed by `key` (from the deployment's secret store).
+    /// Tokens keyed by one key (version 1, no rotation).
     pub fn new(key: &[u8]) -> Self {
-        Self { key: key.to_vec() }
+        Self::from_ring(KeyRing::single(String::from_utf8_lossy(key).into_owned()))
     }
 
-    fn mac(&self, signed: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+    /// Tokens keyed by a versioned key ring (from the deployment's secret store).
+    pub fn from_ring(keys: KeyRing) -> Self {
+        Self { keys }
+    }
+
+    fn mac(key: &[u8], signed: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(TOKEN_DOMAIN);
         mac.update(signed.as_bytes());
         mac
@@ -139,7 +147,9 @@ impl SurveyTokens {
             "nonce must be URL-safe"
         );
         let signed = format!("{reference}.{}.{nonce}", expires_at.timestamp());
-        let digest = self.mac(&signed).finalize().into_bytes();
+        let digest = Self::mac(self.keys.signing_key(), &signed)
+            .finalize()
+            .into_bytes();
         let signature = hex::encode(&digest[..SIGNATURE_HEX / 2]);
         format!("{signed}.{signature}")
     }
@@ -170,9 +180,13 @@ impl SurveyTokens {
         let seconds: i64 = expiry.parse().map_err(|_| TokenError::Malformed)?;
         let expires_at = DateTime::from_timestamp(seconds, 0).ok_or(TokenError::Malformed)?;
         let signed = &token[..token.len() - SIGNATURE_HEX - 1];
-        self.mac(signed)
-            .verify_truncated_left(&tag)
-            .map_err(|_| TokenError::BadSignature)?;
+        // Every accepted key is tried (no early exit), so timing does not tell which.
+        let signed_by_us = self.keys.accepted_at(now).fold(false, |ok, key| {
+            ok | Self::mac(key, signed).verify_truncated_left(&tag).is_ok()
+        });
+        if !signed_by_us {
+            return Err(TokenError::BadSignature);
+        }
         if now > expires_at {
             return Err(TokenError::Expired);
         }
@@ -601,6 +615,25 @@ mod tests {
         // Another key (another deployment, or a guess) signs differently.
         assert_eq!(
             SurveyTokens::new(b"survey-key-two").verify(&token, now()),
+            Err(TokenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn a_link_sent_before_a_key_rotation_works_for_the_grace_period_only() {
+        let key = |c: char| -> String { std::iter::repeat_n(c, 32).collect() };
+        let ring = KeyRing::new(key('a'), key('b'));
+        let before = SurveyTokens::from_ring(ring.clone());
+        let token = before.issue(REF, now() + Duration::days(30), "n1");
+        let after = SurveyTokens::from_ring(ring.rotate(now(), Duration::days(31), key('c')));
+        assert_eq!(after.verify(&token, now()).unwrap().reference, REF);
+        // Links the rotated ring signs verify at instances still holding the old ring.
+        let fresh = after.issue(REF, now() + Duration::days(30), "n2");
+        assert!(before.verify(&fresh, now()).is_ok());
+        // Past the grace period the old key is gone (the token's own expiry aside).
+        let long_after = SurveyTokens::from_ring(ring.rotate(now(), Duration::days(1), key('c')));
+        assert_eq!(
+            long_after.verify(&token, now() + Duration::days(2)),
             Err(TokenError::BadSignature)
         );
     }

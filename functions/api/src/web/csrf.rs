@@ -7,7 +7,9 @@
 //! make the browser send the cookie on a cross-site POST (SameSite).
 //!
 //! The key is derived from the api's status-secret key (Secrets Manager in AWS, a
-//! development value locally), so no new secret has to be provisioned.
+//! development value locally), so no new secret has to be provisioned, and it rotates
+//! with that key: tokens are signed with the key derived from the current status key
+//! and accepted under the keys derived from every status key accepted now.
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -20,32 +22,48 @@ pub const TOKEN_TTL_SECONDS: i64 = 2 * 3600;
 /// open tabs share one token), else issues a fresh one.
 pub const REUSE_MIN_SECONDS: i64 = 30 * 60;
 
-/// The key that signs CSRF tokens.
+/// The keys of CSRF tokens: the first signs, any of them verifies.
 #[derive(Clone)]
-pub struct CsrfKey([u8; 32]);
+pub struct CsrfKey(Vec<[u8; 32]>);
 
 impl CsrfKey {
     pub fn new(key: [u8; 32]) -> Self {
-        CsrfKey(key)
+        CsrfKey(vec![key])
     }
 
     /// Derived from the status-secret key. `StatusSecrets` exposes only its HMAC, so the
     /// key is the hash of the secrets of two reserved references: their date part
     /// `000000` is one that `Reference::generate` never produces, so no borrower ever
     /// holds either value, and each is an HMAC under the deployment's key.
+    /// One key per status key accepted now (the current one's first).
     pub fn from_status_secrets(secrets: &StatusSecrets) -> Self {
-        let mut hash = Sha256::new();
-        hash.update(b"redress-csrf-key-v1:");
-        for reserved in ["RD-000000-CSRFKEY1", "RD-000000-CSRFKEY2"] {
-            if let Ok(r) = Reference::parse(reserved) {
-                hash.update(secrets.secret_for(&r).as_bytes());
-            }
-        }
-        CsrfKey(hash.finalize().into())
+        let reserved: Vec<Reference> = ["RD-000000-CSRFKEY1", "RD-000000-CSRFKEY2"]
+            .iter()
+            .filter_map(|r| Reference::parse(r).ok())
+            .collect();
+        let per_key: Vec<Vec<String>> = reserved
+            .iter()
+            .map(|r| secrets.accepted_secrets_for(r))
+            .collect();
+        let keys = (0..per_key.first().map_or(0, Vec::len))
+            .map(|i| {
+                let mut hash = Sha256::new();
+                hash.update(b"redress-csrf-key-v1:");
+                for secrets in &per_key {
+                    hash.update(secrets[i].as_bytes());
+                }
+                hash.finalize().into()
+            })
+            .collect();
+        CsrfKey(keys)
     }
 
     fn mac(&self, nonce: &str, expires: i64) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        Self::mac_with(&self.0[0], nonce, expires)
+    }
+
+    fn mac_with(key: &[u8; 32], nonce: &str, expires: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(nonce.as_bytes());
         mac.update(b"|");
         mac.update(expires.to_string().as_bytes());
@@ -76,7 +94,13 @@ impl CsrfKey {
             return None;
         }
         let expires: i64 = expires.parse().ok()?;
-        constant_time_eq(self.mac(nonce, expires).as_bytes(), mac.as_bytes()).then_some(expires)
+        let signed = self.0.iter().fold(false, |ok, key| {
+            ok | constant_time_eq(
+                Self::mac_with(key, nonce, expires).as_bytes(),
+                mac.as_bytes(),
+            )
+        });
+        signed.then_some(expires)
     }
 
     /// True if the token is signed by this key and not expired at `now`.
