@@ -34,6 +34,9 @@ trap 'bash scripts/stack.sh stop >&2 || true' EXIT
 eval "$(bash scripts/stack.sh start)"
 
 step "tests"
+# The function binaries first: tests/tests/runtime_api.rs runs them under a Runtime API
+# emulator (and the browser tests run the local runner).
+cargo build --quiet --workspace --bins
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
@@ -41,5 +44,4 @@ else
 fi
 
 step "browser tests (headless chromium; screenshots in artifacts/screenshots)"
-cargo build --quiet --workspace --bins
 bash tests/browser/run.sh

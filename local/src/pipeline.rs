@@ -180,6 +180,12 @@ impl LocalPipeline {
             sns_config = sns_config.endpoint_url(url);
         }
         let sns = aws_sdk_sns::Client::from_conf(sns_config.build());
+        // Each function's keys from the secret its KEYS_SECRET_ID names, read once here
+        // as a cold start reads them; the map then carries them as the variables
+        // `from_env` reads, so tests and benchmarks can build handlers from it.
+        for environment in environments.values_mut() {
+            redress_aws::secrets::resolve_keys(environment, &aws).await?;
+        }
         let function = |id: &str| {
             template
                 .function(id)
@@ -187,17 +193,17 @@ impl LocalPipeline {
         };
 
         let api = Arc::new(ApiDeps::from_env(
-            &redress_aws::secrets::with_keys(&environments[API_FUNCTION], &aws).await?,
+            &environments[API_FUNCTION],
             &aws,
             Arc::clone(&config),
         )?);
         let intake = Arc::new(IntakeDeps::from_env(
-            &redress_aws::secrets::with_keys(&environments[INTAKE_FUNCTION], &aws).await?,
+            &environments[INTAKE_FUNCTION],
             &aws,
             Arc::clone(&config),
         )?);
         let surveys = Arc::new(SurveysDeps::from_env(
-            &redress_aws::secrets::with_keys(&environments[SURVEYS_FUNCTION], &aws).await?,
+            &environments[SURVEYS_FUNCTION],
             &aws,
             Arc::clone(&config),
         )?);

@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+pub mod runtime_api;
+
 /// A pipeline of one's own, plus an HTTP client for it.
 pub struct TestApp {
     pub pipeline: LocalPipeline,

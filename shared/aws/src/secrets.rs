@@ -85,6 +85,21 @@ pub async fn with_keys<'a>(
     })
 }
 
+/// Adds the keys of the secret named by `KEYS_SECRET_ID` to an environment map that has
+/// that variable (the local runner's view of a function's environment); a map without
+/// it is left alone.
+pub async fn resolve_keys(
+    environment: &mut BTreeMap<String, String>,
+    aws: &SdkConfig,
+) -> Result<(), SecretsError> {
+    if !environment.contains_key(KEYS_SECRET_ID) {
+        return Ok(());
+    }
+    let keys = with_keys(&*environment, aws).await?.keys;
+    environment.extend(keys.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Ok(())
+}
+
 /// The variables a key document gives: each present field, rings as their JSON.
 pub fn variables(
     document: &Map<String, Value>,
