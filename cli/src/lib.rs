@@ -5,6 +5,6 @@
 pub mod classify;
 pub mod config;
 pub mod dlq;
-pub mod outbox;
 pub mod keys;
+pub mod outbox;
 pub mod report;
