@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use redress_domain::assess::assess;
-use redress_domain::complaint::{Complaint, ParseMode};
+use redress_domain::complaint::{Complaint, ParseMode, MAX_TEXT_CHARS};
 use redress_domain::config::DomainConfig;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -41,7 +41,25 @@ pub fn classify_line_in(
 }
 
 /// Classifies one complaint form.
+///
+/// A text longer than the form allows is classified on its first
+/// [`MAX_TEXT_CHARS`] characters (`"text_truncated": true`) rather than refused: real
+/// complaints arriving by letter or e-mail can be long.
 pub fn classify_value(config: &DomainConfig, form: &Value, now: DateTime<Utc>) -> Value {
+    let long = form
+        .get("text")
+        .and_then(Value::as_str)
+        .filter(|t| t.chars().count() > MAX_TEXT_CHARS);
+    let cut;
+    let form = match long {
+        Some(text) => {
+            let mut f = form.clone();
+            f["text"] = Value::from(text.chars().take(MAX_TEXT_CHARS).collect::<String>());
+            cut = f;
+            &cut
+        }
+        None => form,
+    };
     let complaint = match Complaint::parse(form, config, ParseMode::TextOnly, now) {
         Ok(c) => c,
         Err(e) => return error(e.to_string(), json!(e.0)),
@@ -53,8 +71,31 @@ pub fn classify_value(config: &DomainConfig, form: &Value, now: DateTime<Utc>) -
         .category(a.classification.category.as_str());
     let d = &a.deadlines;
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let model = a.classification.model.as_ref();
+    // The model's probability for the category given: its own confidence when it chose
+    // it, else what it gave that category (null when it has no view).
+    let confidence = a.classification.confidence.map(f64::from).or_else(|| {
+        model.and_then(|m| {
+            m.candidates
+                .iter()
+                .find(|c| c.category == a.classification.category)
+                .map(|c| c.probability())
+        })
+    });
+    let triage = config
+        .routing
+        .triage()
+        .is_some_and(|t| t.team == a.route.team);
     json!({
         "category": a.classification.category,
+        "confidence": confidence,
+        "candidates": model.map(|m| m.candidates.iter().map(|c| json!({
+            "category": c.category, "probability": c.probability()
+        })).collect::<Vec<_>>()).unwrap_or_default(),
+        "evidence": model.map(|m| m.evidence.clone()).unwrap_or_default(),
+        "model_category": model.map(|m| &m.top.category),
+        "triage": triage,
+        "text_truncated": long.is_some(),
         "category_label": category.map(|c| &c.label),
         "category_source": a.classification.source,
         "signals": a.signals,

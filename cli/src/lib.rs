@@ -4,7 +4,9 @@
 
 pub mod classify;
 pub mod config;
+pub mod corrections;
 pub mod dlq;
 pub mod keys;
 pub mod outbox;
 pub mod report;
+pub mod train;

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use redress_cli::{classify, config, dlq, keys};
+use redress_cli::{classify, config, corrections, dlq, keys, train};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +22,9 @@ enum Command {
     ///
     /// Each input line is a complaint in the API's shape; only "text" is required, e.g.
     /// {"text": "催收电话一天打二十多次"}. Each output line (stdout, same order) is
-    /// {"line", "category", "category_label", "category_source", "signals", "team",
+    /// {"line", "category" (the most likely, even when the team is triage), "confidence",
+    /// "candidates" [{category, probability}], "evidence" [terms], "model_category",
+    /// "triage", "text_truncated", "category_label", "category_source", "signals", "team",
     /// "priority", "sla_policy", "deadlines", "jrt_0169", "cfpb", "reason"}, or
     /// {"line", "error", "fields"} for a line that is not valid input. Blank lines are
     /// skipped. A summary goes to stderr. Exits 0 unless stdin or stdout fails.
@@ -50,6 +52,22 @@ enum Command {
     ///
     /// Example: redress report --from 2026-11-01 --to 2026-11-30 --by team
     Report(ReportArgs),
+    /// Rebuild the text model from the training files (deterministic: fixed seed).
+    ///
+    /// Reads complaints_en.csv and complaints_zh.csv from --data, derives categories
+    /// through config/model/labels.toml, keeps a seeded evaluation split apart, trains,
+    /// and writes the model with its data hashes and evaluation figures.
+    ///
+    /// Example: redress train --out config/model/classifier.model
+    Train(TrainArgs),
+    /// Print per-category recall and precision, macro recall and the confusion table of
+    /// the model (and of the whole classifier) on the evaluation split, per language.
+    Evaluate(EvaluateArgs),
+    /// Category corrections made by teams on transfer, for the next training run.
+    Corrections {
+        #[command(subcommand)]
+        command: CorrectionsCommand,
+    },
     /// List what the notifier delivered: when, sent or skipped (and why), e-mail or SMS,
     /// to whom (masked), which template, which ticket. No message bodies unless
     /// --bodies (local stack only: read from moto's record of SES and SNS).
@@ -76,6 +94,62 @@ struct OutboxArgs {
     /// The tickets table.
     #[arg(long, env = "TICKETS_TABLE", default_value = "redress-TicketsTable")]
     table: String,
+}
+
+#[derive(Subcommand)]
+enum CorrectionsCommand {
+    /// Write every correction as a JSON line to stdout: reference, time, language, the
+    /// category before and after, how the old one was decided, the model's pick and the
+    /// teams. No complaint text unless --with-text (it is personal data).
+    ///
+    /// Example: redress corrections export > corrections.jsonl
+    Export {
+        /// Include each complaint's text (for training; handle the file as personal data)
+        #[arg(long)]
+        with_text: bool,
+        /// The tickets table
+        #[arg(long, env = "TICKETS_TABLE", default_value = "redress-TicketsTable")]
+        table: String,
+    },
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Folder with complaints_en.csv and complaints_zh.csv [default: REDRESS_TRAINING_DATA,
+    /// else ../shared/data/training next to the repository]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Label mapping [default: the bundled config/model/labels.toml]
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// Where to write the model
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "config/model/classifier.model"
+    )]
+    out: PathBuf,
+    /// Version recorded in the model
+    #[arg(long, default_value = "1")]
+    model_version: String,
+    /// Seed of the split and the shuffles
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(Args)]
+struct EvaluateArgs {
+    /// Folder with the training files (as for train)
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Label mapping [default: the bundled one]
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// Model file [default: the bundled model]
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigDir,
 }
 
 #[derive(Args)]
@@ -250,6 +324,20 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Classify(args) => run_classify(args),
         Command::Token(args) => run_token(args),
+        Command::Train(args) => run_train(args),
+        Command::Evaluate(args) => run_evaluate(args),
+        Command::Corrections {
+            command: CorrectionsCommand::Export { with_text, table },
+        } => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(async {
+                let aws = redress_aws::load_aws_config().await;
+                let client = aws_sdk_dynamodb::Client::new(&aws);
+                let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+                let n = corrections::export(&client, &table, with_text, stdout).await?;
+                eprintln!("exported {n} correction(s)");
+                Ok(())
+            }),
         Command::Report(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")?
             .block_on(run_report(args)),
@@ -321,6 +409,64 @@ fn run_classify(args: ClassifyArgs) -> Result<()> {
         stderr,
         "classified {}, errors {}",
         summary.classified, summary.errors
+    );
+    Ok(())
+}
+
+fn run_train(args: TrainArgs) -> Result<()> {
+    let data = args.data.unwrap_or_else(train::default_data_dir);
+    let inputs = train::read_inputs(&data, args.labels.as_deref())?;
+    let rules = redress_domain::classify::Classifier::rules_from_toml(
+        redress_domain::config::CLASSIFICATION_TOML,
+    )?;
+    let categories: Vec<redress_domain::taxonomy::CategoryId> =
+        rules.categories().iter().map(|c| c.id.clone()).collect();
+    let mut settings = redress_domain::model::train::TrainSettings::default();
+    if let Some(seed) = args.seed {
+        settings.seed = seed;
+    }
+    let (model, summary) = train::train(&inputs, &settings, &args.model_version, &categories)?;
+    let text = model.to_text();
+    std::fs::write(&args.out, &text).with_context(|| format!("writing {}", args.out.display()))?;
+    print!("{summary}");
+    println!(
+        "wrote {} ({} bytes); run `redress evaluate` for the full tables",
+        args.out.display(),
+        text.len()
+    );
+    Ok(())
+}
+
+fn run_evaluate(args: EvaluateArgs) -> Result<()> {
+    use redress_domain::model::TextModel;
+    let data = args.data.unwrap_or_else(train::default_data_dir);
+    let inputs = train::read_inputs(&data, args.labels.as_deref())?;
+    let config = config::load(args.config.config_dir.as_deref())?;
+    let triage_below = config.routing.triage().map(|t| t.min_confidence);
+    let (model, classifier) = match &args.model {
+        Some(path) => {
+            let src = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let model = std::sync::Arc::new(
+                TextModel::parse(&src).with_context(|| format!("reading {}", path.display()))?,
+            );
+            let rules = match &args.config.config_dir {
+                Some(dir) => std::fs::read_to_string(dir.join("classification.toml"))
+                    .with_context(|| format!("reading {}", dir.display()))?,
+                None => redress_domain::config::CLASSIFICATION_TOML.to_string(),
+            };
+            let classifier =
+                redress_domain::classify::Classifier::from_toml_with_model(&rules, model.clone())?;
+            (model, classifier)
+        }
+        None => {
+            let model = std::sync::Arc::new(TextModel::bundled()?);
+            (model, config.classifier)
+        }
+    };
+    print!(
+        "{}",
+        train::evaluate(&inputs, &model, &classifier, triage_below)?
     );
     Ok(())
 }

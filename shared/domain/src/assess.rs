@@ -62,12 +62,24 @@ pub fn assess(
     if repeat.is_repeat() {
         signals.insert(Signal::Repeat);
     }
-    let route = config.routing.route(&RouteInput {
+    let mut route = config.routing.route(&RouteInput {
         category: classification.category.as_str(),
         signals: &signals,
         channel: complaint.channel,
         product: &complaint.product,
+        confidence: classification.confidence,
     });
+    // Name the text's strongest evidence when the model decided the category.
+    if let (Some(_), Some(m)) = (classification.confidence, &classification.model) {
+        if !m.evidence.is_empty() {
+            route.reason = format!(
+                "{}; evidence for {}: {}",
+                route.reason,
+                classification.category,
+                m.evidence.join(", ")
+            );
+        }
+    }
     let policy = route
         .sla_policy
         .as_deref()
@@ -123,6 +135,7 @@ pub fn open_ticket(
         deadline_marks: Default::default(),
         reopened_count: 0,
         transfer_count: 0,
+        model: assessment.classification.model.clone(),
     };
     let event = AuditEvent {
         reference: reference.clone(),
@@ -138,6 +151,7 @@ pub fn open_ticket(
             ticket.category,
             ticket.routing_reason
         ),
+        correction: None,
     };
     (ticket, event)
 }

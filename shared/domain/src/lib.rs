@@ -10,6 +10,7 @@ pub mod config;
 pub mod keyring;
 pub mod lifecycle;
 pub mod metrics;
+pub mod model;
 pub mod notify;
 pub mod ports;
 pub mod reference;

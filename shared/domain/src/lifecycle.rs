@@ -32,6 +32,7 @@
 //!   later steps are out of reach, as a ticket has one extension. It moves the regulatory
 //!   resolution deadline, and the internal one by the same amount.
 
+use crate::classify::{CategorySource, Correction};
 use crate::config::DomainConfig;
 use crate::sla::SlaPolicy;
 use crate::taxonomy::Bilingual;
@@ -65,6 +66,10 @@ pub enum Action {
     Transfer {
         to_team: String,
         reason: String,
+        /// The category the receiving team should handle it under, when the intake got
+        /// it wrong. A change is recorded as a correction for the next training run.
+        #[serde(default)]
+        category: Option<String>,
     },
     Pause {
         reason: String,
@@ -539,12 +544,14 @@ fn field_zh(field: &str) -> &str {
         "summary" => "答复摘要",
         "reason" => "理由",
         "to_team" => "目标团队",
+        "category" => "投诉类别",
         other => other,
     }
 }
 
 const EMPTY: &str = "must not be empty";
 const UNKNOWN_TEAM: &str = "no team with this id";
+const UNKNOWN_CATEGORY: &str = "no category with this id";
 
 fn too_long(max: usize) -> String {
     format!("must be at most {max} characters")
@@ -556,6 +563,9 @@ fn input_message_zh(message: &str) -> String {
     }
     if message == UNKNOWN_TEAM {
         return "没有这个团队".into();
+    }
+    if message == UNKNOWN_CATEGORY {
+        return "没有这个投诉类别".into();
     }
     if let Some(max) = message
         .strip_prefix("must be at most ")
@@ -589,6 +599,7 @@ pub fn apply(
         .ok_or(Refusal::TooManyChanges)?;
     let now = ctx.now;
     let mut t = ticket.clone();
+    let mut correction = None;
     let detail = match action {
         Action::Acknowledge => {
             t.status = TicketStatus::Acknowledged;
@@ -622,7 +633,11 @@ pub fn apply(
             });
             detail
         }
-        Action::Transfer { to_team, reason } => {
+        Action::Transfer {
+            to_team,
+            reason,
+            category,
+        } => {
             let to_team = to_team.trim();
             if to_team.is_empty() {
                 return Err(invalid("to_team", EMPTY));
@@ -636,7 +651,32 @@ pub fn apply(
             if team.id == t.team {
                 return Err(Refusal::SameTeam.into());
             }
-            let detail = format!("from {} to {}: {reason}", t.team, team.id);
+            let new_category = match category.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(c) => Some(
+                    ctx.config
+                        .classifier
+                        .category(c)
+                        .ok_or_else(|| invalid("category", UNKNOWN_CATEGORY))?
+                        .id
+                        .clone(),
+                ),
+            };
+            let mut detail = format!("from {} to {}: {reason}", t.team, team.id);
+            if let Some(c) = new_category.filter(|c| *c != t.category) {
+                detail = format!("{detail} (category {} -> {c})", t.category);
+                correction = Some(Correction {
+                    from_category: t.category.clone(),
+                    to_category: c.clone(),
+                    from_source: t.category_source,
+                    model_category: t.model.as_ref().map(|m| m.top.category.clone()),
+                    from_team: t.team.clone(),
+                    to_team: team.id.clone(),
+                    language: t.language,
+                });
+                t.category = c;
+                t.category_source = CategorySource::Staff;
+            }
             t.team = team.id.clone();
             t.transfer_count = t.transfer_count.saturating_add(1);
             detail
@@ -681,6 +721,7 @@ pub fn apply(
         from_status: Some(from),
         to_status: t.status,
         detail,
+        correction,
     };
     Ok((t, event))
 }
@@ -957,6 +998,7 @@ pub(crate) mod fixtures {
             deadline_marks: Default::default(),
             reopened_count: 0,
             transfer_count: 0,
+            model: None,
         }
     }
 }
@@ -1110,6 +1152,7 @@ mod tests {
             Action::Transfer {
                 to_team: "hardship".into(),
                 reason: reason("r"),
+                category: None,
             },
             Action::Pause {
                 reason: reason("r"),
@@ -1492,6 +1535,7 @@ mod tests {
             Action::Transfer {
                 to_team: " hardship ".into(),
                 reason: reason("asks for an instalment plan"),
+                category: None,
             },
             t0 + Duration::days(3),
         );
@@ -1509,6 +1553,7 @@ mod tests {
             Action::Transfer {
                 to_team: "hardship".into(),
                 reason: reason("r"),
+                category: None,
             },
             t0,
         )
@@ -1519,12 +1564,67 @@ mod tests {
             Action::Transfer {
                 to_team: "nobody".into(),
                 reason: reason("r"),
+                category: None,
             },
             t0,
         )
         .unwrap_err();
         assert_eq!(unknown, invalid("to_team", UNKNOWN_TEAM));
         assert_eq!(unknown.message().zh, "目标团队：没有这个团队");
+    }
+
+    #[test]
+    fn a_transfer_with_a_new_category_records_a_correction() {
+        let t0 = shanghai("2026-03-02 10:00:00");
+        let t = ok(&ticket(t0, Priority::Normal), Action::Acknowledge, t0).0;
+        let transfer = |category: Option<&str>| Action::Transfer {
+            to_team: "hardship".into(),
+            reason: reason("lost her job, needs a plan"),
+            category: category.map(str::to_string),
+        };
+        let (x, e) = ok(&t, transfer(Some("repayment_difficulty")), t0);
+        assert_eq!(x.category, "repayment_difficulty");
+        assert_eq!(x.category_source, CategorySource::Staff);
+        let c = e.correction.expect("a correction on the audit event");
+        assert_eq!(c.from_category, t.category);
+        assert_eq!(c.to_category, "repayment_difficulty");
+        assert_eq!(c.from_source, t.category_source);
+        assert_eq!(
+            (c.from_team.as_str(), c.to_team.as_str()),
+            ("billing", "hardship")
+        );
+        assert!(
+            e.detail.ends_with(&format!(
+                "(category {} -> repayment_difficulty)",
+                t.category
+            )),
+            "{}",
+            e.detail
+        );
+        // The same category, or none, is a plain transfer.
+        let (y, e) = ok(&t, transfer(Some(t.category.as_str())), t0);
+        assert_eq!(
+            (y.category.as_str(), e.correction),
+            (t.category.as_str(), None)
+        );
+        assert_eq!(ok(&t, transfer(None), t0).1.correction, None);
+        // An unknown category is refused, and nothing changes.
+        let bad = act(&t, transfer(Some("nonsense")), t0).unwrap_err();
+        assert_eq!(bad, invalid("category", UNKNOWN_CATEGORY));
+        assert_eq!(bad.message().zh, "投诉类别：没有这个投诉类别");
+        // The API's JSON shape.
+        let a: Action = serde_json::from_str(
+            r#"{"action":"transfer","to_team":"hardship","reason":"r","category":"repayment_difficulty"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            a,
+            Action::Transfer {
+                to_team: "hardship".into(),
+                reason: "r".into(),
+                category: Some("repayment_difficulty".into()),
+            }
+        );
     }
 
     #[test]
@@ -1559,6 +1659,7 @@ mod tests {
             ActionKind::AddNote => Action::AddNote { text: reason() },
             ActionKind::Resolve => resolve(),
             ActionKind::Transfer => Action::Transfer {
+                category: None,
                 to_team: config
                     .routing
                     .teams()
@@ -1780,6 +1881,7 @@ mod tests {
             text.clone().prop_map(|text| Action::AddNote { text }),
             (code, text.clone()).prop_map(|(code, summary)| Action::Resolve { code, summary }),
             (team, text.clone()).prop_map(|(t, reason)| Action::Transfer {
+                category: None,
                 to_team: t.into(),
                 reason
             }),

@@ -567,6 +567,7 @@ mod tests {
             Action::Transfer {
                 to_team: "hardship".into(),
                 reason: "instalments".into(),
+                category: None,
             },
             t0,
         );
@@ -689,7 +690,7 @@ mod tests {
             3 => Just(Action::Acknowledge),
             3 => Just(Action::StartAnalysis),
             3 => Just(Action::Resolve { code: ResolutionCode::Upheld, summary: "s".into() }),
-            1 => team.prop_map(|t| Action::Transfer { to_team: t.into(), reason: "r".into() }),
+            1 => team.prop_map(|t| Action::Transfer { to_team: t.into(), reason: "r".into(), category: None }),
             1 => Just(Action::Pause { reason: "r".into() }),
             2 => Just(Action::Resume),
             1 => Just(Action::Extend { reason: "r".into() }),

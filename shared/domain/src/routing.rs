@@ -82,10 +82,22 @@ struct RepeatSection {
     window_days: u32,
 }
 
+/// Where complaints go whose category the model is not sure of (`[triage]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Triage {
+    /// The team that reads the text and sends the ticket on.
+    pub team: TeamId,
+    /// A category decided by the model with a lower probability than this is not trusted.
+    pub min_confidence: f32,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RoutingFile {
     repeat: RepeatSection,
+    #[serde(default)]
+    triage: Option<Triage>,
     teams: Vec<Team>,
     products: Vec<Product>,
     rules: Vec<RoutingRule>,
@@ -101,6 +113,9 @@ pub struct RouteInput<'a> {
     pub signals: &'a BTreeSet<Signal>,
     pub channel: Channel,
     pub product: &'a str,
+    /// The model's probability for `category` when the model chose it from the text;
+    /// `None` when the borrower, a signal or a rule chose it.
+    pub confidence: Option<f32>,
 }
 
 /// Where a complaint goes and why.
@@ -124,6 +139,7 @@ pub struct RoutingTable {
     rules: Vec<RoutingRule>,
     boosts: Vec<PriorityBoost>,
     repeat_window_days: u32,
+    triage: Option<Triage>,
 }
 
 impl RoutingTable {
@@ -137,6 +153,7 @@ impl RoutingTable {
             rules: file.rules,
             boosts: file.priority_boosts,
             repeat_window_days: file.repeat.window_days,
+            triage: file.triage,
         };
         table.check()?;
         Ok(table)
@@ -157,6 +174,17 @@ impl RoutingTable {
         for p in &self.products {
             if !seen.insert(p.id.as_str()) {
                 return err(format!("product '{}' is defined twice", p.id));
+            }
+        }
+        if let Some(t) = &self.triage {
+            if self.team(t.team.as_str()).is_none() {
+                return err(format!("triage names unknown team '{}'", t.team));
+            }
+            if !(0.0..=1.0).contains(&t.min_confidence) {
+                return err(format!(
+                    "triage.min_confidence must be a probability 0-1 (found {})",
+                    t.min_confidence
+                ));
             }
         }
         if self.product("other").is_none() {
@@ -237,6 +265,27 @@ impl RoutingTable {
                 raised_by.join(", ")
             ));
         }
+        // A rule that routes on an uncertain category would guess the team: the triage team
+        // reads it instead. Rules on signals alone (vulnerability …) still apply.
+        if let (Some(t), Some(c)) = (&self.triage, input.confidence) {
+            if c < t.min_confidence && !rule.categories.is_empty() {
+                reason = format!(
+                    "model confidence {:.0}% in {} is below {:.0}%, so the triage team decides (rule '{}' would have sent it to {}) at {priority} priority",
+                    c * 100.0,
+                    input.category,
+                    t.min_confidence * 100.0,
+                    rule.name,
+                    rule.team
+                );
+                return RouteDecision {
+                    team: t.team.clone(),
+                    priority,
+                    rule: rule.name.clone(),
+                    sla_policy: rule.sla_policy.clone(),
+                    reason,
+                };
+            }
+        }
         RouteDecision {
             team: rule.team.clone(),
             priority,
@@ -271,6 +320,11 @@ impl RoutingTable {
         self.products.iter().map(|p| p.id.as_str()).collect()
     }
 
+    /// The triage team and threshold, if configured.
+    pub fn triage(&self) -> Option<&Triage> {
+        self.triage.as_ref()
+    }
+
     /// The repeat window in days.
     pub fn repeat_window_days(&self) -> u32 {
         self.repeat_window_days
@@ -294,7 +348,62 @@ mod tests {
             signals: &signals,
             channel: Channel::Web,
             product: "personal_loan",
+            confidence: None,
         })
+    }
+
+    #[test]
+    fn an_unsure_category_goes_to_triage_but_signal_rules_still_apply() {
+        let t = table();
+        let triage = t.triage().expect("routing.toml configures triage");
+        let at = |category: &str, signals: &[Signal], confidence: Option<f32>| {
+            let signals: BTreeSet<Signal> = signals.iter().copied().collect();
+            t.route(&RouteInput {
+                category,
+                signals: &signals,
+                channel: Channel::Web,
+                product: "personal_loan",
+                confidence,
+            })
+        };
+        let sure = at("fees_interest", &[], Some(triage.min_confidence + 0.1));
+        assert_eq!(sure.team, "billing");
+        let unsure = at("fees_interest", &[], Some(triage.min_confidence - 0.1));
+        assert_eq!(unsure.team, triage.team);
+        assert!(
+            unsure.reason.contains("the triage team decides"),
+            "{}",
+            unsure.reason
+        );
+        assert!(
+            unsure.reason.contains("would have sent it to billing"),
+            "{}",
+            unsure.reason
+        );
+        // No confidence: the borrower, a signal or a rule chose the category.
+        assert_eq!(at("fees_interest", &[], None).team, "billing");
+        // A vulnerable borrower goes to specialist support however unsure the category.
+        assert_eq!(
+            at("fees_interest", &[Signal::Vulnerability], Some(0.05)).team,
+            "specialist_support"
+        );
+    }
+
+    #[test]
+    fn triage_must_name_a_known_team_and_a_probability() {
+        let bad = ROUTING_TOML.replace(
+            "team = \"triage\"\nmin_confidence",
+            "team = \"nobody\"\nmin_confidence",
+        );
+        let e = RoutingTable::from_toml(&bad).unwrap_err();
+        assert!(
+            e.message.contains("triage names unknown team 'nobody'"),
+            "{}",
+            e.message
+        );
+        let bad = ROUTING_TOML.replace("min_confidence = 0.4", "min_confidence = 4.0");
+        let e = RoutingTable::from_toml(&bad).unwrap_err();
+        assert!(e.message.contains("triage.min_confidence"), "{}", e.message);
     }
 
     #[test]
@@ -371,7 +480,7 @@ mod tests {
             channel in proptest::sample::select(Channel::ALL.to_vec()),
         ) {
             let t = table();
-            let d = t.route(&RouteInput { category, signals: &signals, channel, product: "other" });
+            let d = t.route(&RouteInput { category, signals: &signals, channel, product: "other", confidence: None });
             prop_assert!(t.team(d.team.as_str()).is_some());
             for boost in &t.boosts {
                 if signals.contains(&boost.signal) {

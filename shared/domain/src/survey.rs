@@ -532,6 +532,7 @@ pub fn apply_answer(
             answer.nps,
             answer.solved.as_str()
         ),
+        correction: None,
     };
     Ok((t, event))
 }

@@ -1,7 +1,7 @@
 //! The ticket a complaint becomes, and the audit events that record what happened to it.
 
 use crate::borrower::mask;
-use crate::classify::CategorySource;
+use crate::classify::{CategorySource, Correction, ModelOpinion};
 use crate::complaint::Complaint;
 use crate::reference::Reference;
 use crate::repeat::RepeatFinding;
@@ -144,6 +144,11 @@ pub struct Ticket {
     pub reopened_count: u32,
     #[serde(default)]
     pub transfer_count: u32,
+    /// What the learned model said at intake: its category, confidence, top candidates
+    /// and evidence terms, and whether it disagreed with the category used. `None` for
+    /// tickets classified without the model.
+    #[serde(default)]
+    pub model: Option<ModelOpinion>,
 }
 
 /// How a complaint was resolved (the regulators' outcome classes).
@@ -262,6 +267,9 @@ pub struct AuditEvent {
     pub to_status: TicketStatus,
     /// A short account, free of personal data.
     pub detail: String,
+    /// Set on a transfer that changed the category: what was corrected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<Correction>,
 }
 
 /// What an audit event records. Stored and shown as its snake_case identifier

@@ -199,6 +199,7 @@ pub fn sweep(
                 from_status: Some(t.status),
                 to_status: t.status,
                 detail,
+                correction: None,
             },
         ));
     }
