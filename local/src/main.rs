@@ -39,6 +39,10 @@ struct Args {
         env = "REDRESS_SWEEP_EVERY"
     )]
     sweep_every: u64,
+    /// Leave notifications on their queue instead of delivering them through the
+    /// notifier (the browser tests read survey invitations from the queue).
+    #[arg(long)]
+    no_deliver: bool,
 }
 
 #[tokio::main]
@@ -49,6 +53,7 @@ async fn main() -> Result<()> {
     options.http_addr = args.listen;
     options.retry_after = args.retry_after.map(Duration::from_secs);
     options.sweep_every = (args.sweep_every > 0).then(|| Duration::from_secs(args.sweep_every));
+    options.deliver_notifications = !args.no_deliver;
     let pipeline = LocalPipeline::start(options).await.context(
         "starting the local pipeline (is the local stack up? `bash scripts/stack.sh start`)",
     )?;
