@@ -14,9 +14,14 @@
 #   opt-level s       smaller code; the handlers wait on the network, not the CPU
 #   lto fat, 1 unit   whole-program dead-code removal across the SDK crates
 #   strip             no symbols (also set in Cargo.toml)
-# panic stays `unwind`: lambda_runtime turns a handler panic into an invocation error
-# and keeps the execution environment warm; `abort` would save ~0.5 MB but make every
-# panic a fresh cold start. A plain `sam build` works too, with larger binaries.
+# panic stays `unwind` (named in Cargo.toml, or cargo-lambda would make it `abort`):
+# lambda_runtime turns a handler panic into an invocation error and keeps the execution
+# environment warm; `abort` would make every panic a fresh cold start. A plain
+# `sam build` works too, with larger binaries.
+#
+# All five binaries are first built by ONE `cargo lambda build` with the same flags and
+# environment as sam's per-function calls, so cargo runs their (single-threaded) fat-LTO
+# links side by side; sam's own calls then find everything fresh and only package.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,7 +44,14 @@ unset AWS_PROFILE
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-ap-southeast-1}" SAM_CLI_TELEMETRY=0
 
+# The functions: every rust-cargolambda Binary of the template.
+mapfile -t BINARIES < <(sed -nE 's/^[[:space:]]+Binary:[[:space:]]*([A-Za-z0-9_-]+).*/\1/p' infra/template.yaml)
+[ "${#BINARIES[@]}" -gt 0 ] || { echo "build.sh: no BuildProperties Binary in infra/template.yaml" >&2; exit 1; }
+
 start=$SECONDS
+bins=(); for b in "${BINARIES[@]}"; do bins+=(--bin "$b"); done
+cargo lambda build --release --arm64 "${bins[@]}" >&2
+compiled=$((SECONDS - start))
 # samconfig.toml's [default.build.parameters] name the template and turn on caching
 # and parallel builds; --no-cached here so the bootstraps are always this tree's.
 sam build --no-cached >&2
@@ -55,4 +67,4 @@ for dir in .aws-sam/build/*/; do
     (cd "$dir" && zip -q -X -9 "$ROOT/artifacts/lambda/$fn.zip" bootstrap)
     printf '%-18s %12s %12s\n' "$fn" "$(stat -c %s "$dir/bootstrap")" "$(stat -c %s "artifacts/lambda/$fn.zip")"
 done
-echo "built in ${elapsed}s (opt-level=$CARGO_PROFILE_RELEASE_OPT_LEVEL lto=$CARGO_PROFILE_RELEASE_LTO codegen-units=$CARGO_PROFILE_RELEASE_CODEGEN_UNITS)"
+echo "built in ${elapsed}s, of which compiling ${compiled}s (opt-level=$CARGO_PROFILE_RELEASE_OPT_LEVEL lto=$CARGO_PROFILE_RELEASE_LTO codegen-units=$CARGO_PROFILE_RELEASE_CODEGEN_UNITS)"

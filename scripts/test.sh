@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every check and every test, as CI runs them (.ci/run calls exactly this):
+# Every check and every test, as CI runs them (.ci/run calls exactly this, with
+# REDRESS_ARM64_BUILD=1 for the arm64 build at the end):
 # formatting, the template (cfn-lint + SAM transform), clippy, then all tests —
 # domain unit and property tests, handler tests from event fixtures, and end-to-end
 # tests against a private local stack (in-memory DynamoDB Local and moto on their own
@@ -45,3 +46,12 @@ fi
 
 step "browser tests (headless chromium; screenshots in artifacts/screenshots)"
 bash tests/browser/run.sh
+
+# The arm64 bootstraps that ship (sam build, zipped, sizes and build time). CI sets
+# REDRESS_ARM64_BUILD=1 (.ci/run); locally it is off by default, because a first
+# release build takes tens of minutes on 2 cores: `REDRESS_ARM64_BUILD=1 bash scripts/test.sh`
+# or `bash scripts/build.sh` alone.
+if [ "${REDRESS_ARM64_BUILD:-0}" = 1 ]; then
+  step "arm64 build (scripts/build.sh)"
+  nice -n 10 bash scripts/build.sh
+fi

@@ -87,6 +87,15 @@ fn receive_grants(statements: &Value) -> Vec<BTreeSet<String>> {
 }
 
 /// Every problem found; empty when the template is sound.
+/// The dashboards' bodies, as the `Fn::Sub` text the template writes them in.
+fn dashboard_bodies(doc: &Value) -> Vec<String> {
+    of_type(doc, "AWS::CloudWatch::Dashboard")
+        .iter()
+        .filter_map(|(_, d)| d["Properties"]["DashboardBody"]["Fn::Sub"].as_str())
+        .map(str::to_string)
+        .collect()
+}
+
 fn problems(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let res = resources(doc);
@@ -134,6 +143,13 @@ fn problems(doc: &Value) -> Vec<String> {
             if alarms_on(doc, metric, "FunctionName", &id) == 0 {
                 out.push(format!("{id}: no {metric} alarm"));
             }
+        }
+        let on_dashboard = format!("\"Errors\", \"FunctionName\", \"${{{id}}}\"");
+        if !dashboard_bodies(doc)
+            .iter()
+            .any(|b| b.contains(&on_dashboard))
+        {
+            out.push(format!("{id}: its errors are not on the dashboard"));
         }
         let own_queues: BTreeSet<String> = p["Events"]
             .as_mapping()
@@ -452,4 +468,27 @@ fn the_checker_catches_missing_protection_and_optional_alarm_mail() {
     );
     assert!(found(&doc, "TicketsTable: no deletion protection"));
     assert!(found(&doc, "parameter CorsAllowOrigin has a default"));
+}
+
+#[test]
+fn the_checker_catches_a_function_missing_from_the_dashboard() {
+    let mut doc = template();
+    let body =
+        &mut doc["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"];
+    let without_notifier: String = body
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("${NotifierFunction}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    *body = without_notifier.into();
+    assert!(found(
+        &doc,
+        "NotifierFunction: its errors are not on the dashboard"
+    ));
+    assert!(!found(
+        &doc,
+        "ApiFunction: its errors are not on the dashboard"
+    ));
 }

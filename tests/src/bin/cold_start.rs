@@ -2,26 +2,57 @@
 //! `lambda_runtime` binary built the same way (`hello_lambda`), under the Runtime API
 //! emulator, against the local stack. Writes reports/cold-start.md.
 //!
-//!   # the binaries, with the Lambda size profile of scripts/build.sh, for this machine:
-//!   CARGO_PROFILE_RELEASE_OPT_LEVEL=s CARGO_PROFILE_RELEASE_LTO=fat \
-//!     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 cargo build --release --bins
-//!   cargo run --release -p redress-e2e --bin cold_start -- [runs, default 10]
+//!   # the subjects, for this machine, size-optimised code as shipped but without the
+//!   # slow fat-LTO links (the shipped arm64 sizes come from scripts/build.sh), in a
+//!   # target dir of their own so they do not wait on an arm64 build's lock:
+//!   CARGO_TARGET_DIR=target/bench-x86 CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
+//!     CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+//!     cargo build --release -p redress-api -p redress-intake -p redress-surveys \
+//!     -p redress-sweeper -p redress-notifier -p redress-coldstart --bins
+//!   # the runner itself needs no optimisation (it only starts processes and waits):
+//!   COLD_START_BIN_DIR=target/bench-x86/release \
+//!     cargo run -p redress-e2e --bin cold_start -- [runs, default 10]
 //!
 //! Init duration: process start to its first `GET /runtime/invocation/next` (what Lambda
-//! reports as Init Duration). Peak memory: the process's VmHWM read right then.
+//! reports as Init Duration). Peak memory: the process's VmHWM read right then. Then
+//! `init_steps` (tests/coldstart) times each step of a function's init in one process,
+//! with the api's environment, to show what dominates.
 
 use anyhow::{Context, Result};
 use redress_e2e::runtime_api::{binary, lambda_variables, spawn, RuntimeApi};
 use redress_local::{LocalOptions, LocalPipeline};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const FUNCTIONS: [(&str, &str); 5] = [
+const FUNCTIONS: [(&str, &str); 6] = [
     ("hello_lambda", ""),
     ("redress-api", "ApiFunction"),
     ("redress-intake", "IntakeFunction"),
     ("redress-surveys", "SurveysFunction"),
     ("redress-sweeper", "SweeperFunction"),
+    ("redress-notifier", "NotifierFunction"),
+];
+
+/// The steps `init_steps` times, in its order, with what each stands for.
+const STEPS: [(&str, &str); 5] = [
+    ("telemetry", "tracing subscriber"),
+    (
+        "aws_config",
+        "`aws_config::load_defaults` (region, credential and endpoint chains)",
+    ),
+    (
+        "secret_first_request",
+        "first SDK request: HTTP client and TLS set-up, then the Secrets Manager round trip",
+    ),
+    (
+        "secret_second_request",
+        "the same request again: the round trip alone",
+    ),
+    (
+        "domain_config",
+        "`DomainConfig::from_env`: the TOML rules and the classifier model",
+    ),
 ];
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
@@ -33,6 +64,31 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// A subject binary: in `COLD_START_BIN_DIR` if set, else in target/release.
+fn subject(name: &str) -> Result<PathBuf> {
+    match std::env::var_os("COLD_START_BIN_DIR") {
+        Some(dir) => {
+            let path = PathBuf::from(dir).join(name);
+            anyhow::ensure!(path.is_file(), "{} is not built", path.display());
+            Ok(path)
+        }
+        None => binary(name, "release"),
+    }
+}
+
+/// A function's environment as the template gives it, without the keys (which the
+/// function must read from Secrets Manager itself, as in Lambda).
+fn environment_of(pipeline: &LocalPipeline, function: &str) -> Vec<(String, String)> {
+    if function.is_empty() {
+        return vec![];
+    }
+    pipeline.environments[function]
+        .iter()
+        .filter(|(k, _)| !redress_aws::secrets::KEY_FIELDS.iter().any(|(_, v)| v == k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -54,17 +110,9 @@ async fn main() -> Result<()> {
         .context("starting the local pipeline for the functions' resources")?;
     let mut rows = Vec::new();
     for (bin, function) in FUNCTIONS {
-        let path = binary(bin, "release")?;
+        let path = subject(bin)?;
         let size = std::fs::metadata(&path)?.len();
-        let environment: Vec<(String, String)> = if function.is_empty() {
-            vec![]
-        } else {
-            pipeline.environments[function]
-                .iter()
-                .filter(|(k, _)| !redress_aws::secrets::KEY_FIELDS.iter().any(|(_, v)| v == k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        };
+        let environment = environment_of(&pipeline, function);
         let (mut inits, mut peaks) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             let api = RuntimeApi::start().await?;
@@ -94,6 +142,27 @@ async fn main() -> Result<()> {
         );
         rows.push((bin, median(inits), median(peaks), size));
     }
+
+    // What the api's init spends its time on, step by step, in fresh processes.
+    let steps_bin = subject("init_steps")?;
+    let mut variables = lambda_variables("127.0.0.1:9".parse()?, "ApiFunction");
+    variables.extend(environment_of(&pipeline, "ApiFunction"));
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); STEPS.len()];
+    for _ in 0..runs {
+        let output = spawn(&steps_bin, &variables)?.wait_with_output().await?;
+        anyhow::ensure!(
+            output.status.success(),
+            "init_steps failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let line = String::from_utf8_lossy(&output.stdout);
+        let times: serde_json::Value = serde_json::from_str(line.trim())
+            .with_context(|| format!("init_steps printed {line:?}"))?;
+        for (i, (step, _)) in STEPS.iter().enumerate() {
+            samples[i].push(times[step].as_f64().context("a step time")?);
+        }
+    }
+    let steps: Vec<f64> = samples.into_iter().map(median).collect();
     pipeline.stop().await;
 
     let hello = rows[0].1;
@@ -101,15 +170,16 @@ async fn main() -> Result<()> {
     writeln!(md, "# Cold start and size\n")?;
     writeln!(
         md,
-        "Generated by `cargo run --release -p redress-e2e --bin cold_start -- {runs}` on {} against the local stack: \
-         each binary built for this machine (x86_64) with the Lambda size profile of scripts/build.sh, started {runs} times \
+        "Generated by `cargo run -p redress-e2e --bin cold_start -- {runs}` on {} against the local stack: \
+         each binary built for this machine (x86_64) with opt-level s and no LTO (the build command is in the header of \
+         tests/src/bin/cold_start.rs; the sizes of the shipped, fat-LTO arm64 bootstraps are in docs/deploy.md), started {runs} times \
          under the Runtime API emulator (tests/src/runtime_api.rs) with its template environment; medians. The functions' \
          init includes reading the keys secret from Secrets Manager (moto, over loopback HTTP).\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     )?;
     writeln!(
         md,
-        "| binary | init (ms) | × hello-world | peak memory (MiB) | size (MB) |"
+        "| binary | init (ms) | × hello-world | peak memory (MiB) | stripped size, this build (MB) |"
     )?;
     writeln!(md, "|---|---:|---:|---:|---:|")?;
     for (bin, init, peak, size) in &rows {
@@ -119,6 +189,17 @@ async fn main() -> Result<()> {
             init / hello,
             *size as f64 / 1e6
         )?;
+    }
+    writeln!(
+        md,
+        "\nWhere the api's init goes (`init_steps`: the same steps as its `main`, timed in one \
+         fresh process each run, medians of {runs}; the process start itself is the \
+         hello-world's row):\n"
+    )?;
+    writeln!(md, "| step | ms |")?;
+    writeln!(md, "|---|---:|")?;
+    for ((_, what), ms) in STEPS.iter().zip(&steps) {
+        writeln!(md, "| {what} | {ms:.2} |")?;
     }
     let out = redress_e2e::workspace_root().join("reports/cold-start.md");
     std::fs::write(&out, md)?;
