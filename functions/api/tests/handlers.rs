@@ -826,3 +826,215 @@ async fn resolving_invites_the_borrower_to_the_survey_and_the_answer_is_queued_o
     assert_eq!(app.queues.surveys().len(), 1);
     assert_eq!(app.ticket(&reference).status, TicketStatus::Resolved);
 }
+
+// --- The borrower's pages ------------------------------------------------------------
+
+/// A page's answer: status, HTML, and the cookies it sets (`name=value` parts).
+struct Page {
+    status: u16,
+    html: String,
+    cookies: Vec<String>,
+}
+
+impl Page {
+    /// The value of a hidden input (`csrf_token`, `submission_id`).
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.html.find(&marker).expect("hidden input") + marker.len();
+        let end = self.html[start..].find('"').unwrap();
+        self.html[start..start + end].to_string()
+    }
+
+    /// The text of the element with this id.
+    fn text_of(&self, id: &str) -> String {
+        let marker = format!("id=\"{id}\">");
+        let start = self.html.find(&marker).expect("element") + marker.len();
+        let end = self.html[start..].find('<').unwrap();
+        self.html[start..start + end].to_string()
+    }
+}
+
+impl App {
+    async fn page(&self, method: &str, target: &str, cookie: &str, form: &[(&str, &str)]) -> Page {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
+        if !cookie.is_empty() {
+            headers.push(("cookie", cookie));
+        }
+        let request = event(
+            method,
+            target,
+            &headers,
+            (method == "POST").then_some(body.as_bytes()),
+            Caller::Anonymous,
+        );
+        let response = redress_api::handle(&self.api, request).await;
+        let cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").to_string())
+            .collect();
+        let html = match response.body() {
+            Body::Text(t) => t.clone(),
+            _ => String::new(),
+        };
+        Page {
+            status: response.status().as_u16(),
+            html,
+            cookies,
+        }
+    }
+}
+
+/// The complaint form's fields for a valid English complaint, with the page's tokens.
+fn filled_form<'a>(token: &'a str, id: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf_token", token),
+        ("submission_id", id),
+        ("lang", "en"),
+        ("category", "fees_interest"),
+        ("product", "personal_loan"),
+        (
+            "text",
+            "A <b>hidden</b> service fee was charged that the contract never mentioned.",
+        ),
+        ("phone", "13912345678"),
+        ("consent", "yes"),
+    ]
+}
+
+#[tokio::test]
+async fn the_complaint_form_speaks_the_visitors_language_and_sets_its_csrf_cookie() {
+    let app = app();
+    let en = app.page("GET", "/complain?lang=en", "", &[]).await;
+    assert_eq!(en.status, 200);
+    assert!(en.html.contains("<html lang=\"en\">"), "{}", en.html);
+    assert!(en.html.contains("What happened?") && en.html.contains("Send complaint"));
+    assert!(
+        en.html.contains("Up to 5000 characters"),
+        "the text limit is shown"
+    );
+    assert_eq!(en.cookies.len(), 1, "a fresh CSRF cookie");
+    assert!(!en.hidden("csrf_token").is_empty());
+
+    let zh = app.page("GET", "/complain?lang=zh", "", &[]).await;
+    assert!(zh.html.contains("<html lang=\"zh-CN\">"));
+    assert!(zh.html.contains("发生了什么？") && zh.html.contains("提交投诉"));
+    assert!(
+        !zh.html.contains("What happened?"),
+        "no English on the Chinese page"
+    );
+}
+
+#[tokio::test]
+async fn a_form_with_errors_comes_back_escaped_with_each_error_beside_its_field() {
+    let app = app();
+    let form = app.page("GET", "/complain?lang=en", "", &[]).await;
+    let (token, cookie) = (form.hidden("csrf_token"), form.cookies[0].clone());
+    let answer = app
+        .page(
+            "POST",
+            "/complain",
+            &cookie,
+            &[
+                ("csrf_token", &token),
+                ("submission_id", "web-test-1"),
+                ("lang", "en"),
+                ("text", "<script>x</script>"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 422);
+    assert!(answer.html.contains("id=\"error-summary\""));
+    assert!(
+        answer.html.contains("&lt;script&gt;x&lt;/script&gt;"),
+        "kept, escaped"
+    );
+    assert!(!answer.html.contains("<script>x"), "never raw");
+    assert!(answer.html.contains("aria-describedby=\"err-product\""));
+    assert!(
+        answer.html.contains("value=\"yes\" checked"),
+        "the consent answer is kept"
+    );
+    assert!(app.queues.complaints().is_empty(), "nothing enqueued");
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_cookie_is_refused_and_nothing_is_enqueued() {
+    let app = app();
+    let form = app.page("GET", "/complain?lang=en", "", &[]).await;
+    let token = form.hidden("csrf_token");
+    let answer = app
+        .page("POST", "/complain", "", &filled_form(&token, "web-t2"))
+        .await;
+    assert_eq!(answer.status, 403);
+    assert!(answer.html.contains("This form had expired"));
+    assert!(app.queues.complaints().is_empty());
+}
+
+#[tokio::test]
+async fn a_sent_form_gives_the_codes_and_the_status_page_shows_the_complaint_in_local_time() {
+    let app = app();
+    let form = app.page("GET", "/complain?lang=en", "", &[]).await;
+    let (token, cookie) = (form.hidden("csrf_token"), form.cookies[0].clone());
+    let fields = filled_form(&token, "web-t3");
+    let sent = app.page("POST", "/complain", &cookie, &fields).await;
+    assert_eq!(sent.status, 200, "{}", sent.html);
+    let reference = sent.text_of("reference");
+    let secret = sent.text_of("status-secret");
+    // 02:00 UTC is 10:00 in the configured zone (Asia/Shanghai).
+    assert!(
+        sent.html.contains("2026-11-23 10:00 (Beijing time)"),
+        "{}",
+        sent.html
+    );
+    // Pressing send again gives the same complaint.
+    let again = app.page("POST", "/complain", &cookie, &fields).await;
+    assert_eq!(again.text_of("reference"), reference);
+    assert_eq!(app.queues.complaints().len(), 1);
+    app.run_intake().await;
+
+    let status = app
+        .page(
+            "POST",
+            "/status",
+            &cookie,
+            &[
+                ("csrf_token", &token),
+                ("lang", "en"),
+                ("reference", &reference),
+                ("secret", &secret),
+            ],
+        )
+        .await;
+    assert_eq!(status.status, 200, "{}", status.html);
+    assert!(status
+        .html
+        .contains("A &lt;b&gt;hidden&lt;/b&gt; service fee"));
+    assert!(status.html.contains("We answer it by"));
+
+    let wrong = app
+        .page(
+            "POST",
+            "/status",
+            &cookie,
+            &[
+                ("csrf_token", &token),
+                ("lang", "en"),
+                ("reference", &reference),
+                ("secret", "AAAA-BBBB-CCCC-DDDD"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 404);
+    assert!(wrong.html.contains("No complaint matches"));
+    assert!(
+        !wrong.html.contains("service fee"),
+        "nothing of the complaint without its secret"
+    );
+}

@@ -20,6 +20,7 @@ use crate::http_error::ApiError;
 use crate::views::{NextDeadline, QueueItemView, QueuePageView, TicketView};
 use crate::ApiDeps;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use maud::{html, Markup};
@@ -63,9 +64,9 @@ impl Urgency {
     }
 }
 
-/// Beijing time, as the pages show every time.
-fn time(lang: Lang, at: &DateTime<Utc>) -> String {
-    super::borrower::show_time(lang, at)
+/// A time in the configured time zone, as the pages show every time.
+fn time(lang: Lang, zone: Tz, at: &DateTime<Utc>) -> String {
+    super::messages::local_time(lang, zone, at)
 }
 
 fn label(lang: Lang, text: Option<&Bilingual>, fallback: &str) -> String {
@@ -169,13 +170,21 @@ where
 {
     let lang = Lang::of(request, None);
     match crate::tickets::queue_page(deps, request).await {
-        Ok(view) => fragment(StatusCode::OK, queue_html(lang, &view, deps.clock.now())),
+        Ok(view) => fragment(
+            StatusCode::OK,
+            queue_html(
+                lang,
+                &view,
+                deps.config.sla.reporting_time_zone(),
+                deps.clock.now(),
+            ),
+        ),
         Err(e) => error_fragment(lang, &e),
     }
 }
 
 /// The queue table of a [`QueuePageView`].
-pub(crate) fn queue_html(lang: Lang, view: &QueuePageView, now: DateTime<Utc>) -> Markup {
+pub(crate) fn queue_html(lang: Lang, view: &QueuePageView, zone: Tz, now: DateTime<Utc>) -> Markup {
     html! {
         p class="queue-meta" {
             (lang.msg(Msg::Queue)) ": " strong { (label(lang, view.team_name.as_ref(), &view.team)) }
@@ -190,7 +199,7 @@ pub(crate) fn queue_html(lang: Lang, view: &QueuePageView, now: DateTime<Utc>) -
                         th { (lang.msg(m)) }
                     }
                 } }
-                tbody { @for t in &view.tickets { (queue_row(lang, t, now)) } }
+                tbody { @for t in &view.tickets { (queue_row(lang, t, zone, now)) } }
             }
             @if let Some(cursor) = &view.next_cursor {
                 p { button type="button" class="button" data-cursor=(cursor) { (lang.msg(Msg::More)) } }
@@ -199,7 +208,7 @@ pub(crate) fn queue_html(lang: Lang, view: &QueuePageView, now: DateTime<Utc>) -
     }
 }
 
-fn queue_row(lang: Lang, t: &QueueItemView, now: DateTime<Utc>) -> Markup {
+fn queue_row(lang: Lang, t: &QueueItemView, zone: Tz, now: DateTime<Utc>) -> Markup {
     let e = &t.entry;
     let NextDeadline { at, kind, .. } = t.next;
     let urgency = Urgency::of(at, now);
@@ -216,7 +225,7 @@ fn queue_row(lang: Lang, t: &QueueItemView, now: DateTime<Utc>) -> Markup {
             }
             td data-label=(lang.msg(Msg::NextDeadline)) {
                 (countdown_span(lang, at, now))
-                small { (lang.msg(deadline_label(kind))) " · " (time(lang, &at)) }
+                small { (lang.msg(deadline_label(kind))) " · " (time(lang, zone, &at)) }
             }
             td data-label=(lang.msg(Msg::Status)) { (lang.pick(&e.status.label())) }
             td data-label=(lang.msg(Msg::Priority)) {
@@ -255,6 +264,7 @@ pub(crate) fn ticket_html(
     config: &DomainConfig,
     now: DateTime<Utc>,
 ) -> Markup {
+    let zone = config.sla.reporting_time_zone();
     let t = &view.ticket;
     let c = &t.contact;
     let contact = [
@@ -274,7 +284,8 @@ pub(crate) fn ticket_html(
         || t.product.to_string(),
         |p| lang.pick(&p.label).to_string(),
     );
-    let deadline = |d: DateTime<Utc>| html! { (time(lang, &d)) " " (countdown_span(lang, d, now)) };
+    let deadline =
+        |d: DateTime<Utc>| html! { (time(lang, zone, &d)) " " (countdown_span(lang, d, now)) };
     html! {
         article class="ticket" data-reference=(t.reference) data-version=(t.version) {
             p { a href={ "/console?lang=" (lang.code()) } data-back { (lang.msg(Msg::BackToQueue)) } }
@@ -289,7 +300,7 @@ pub(crate) fn ticket_html(
                 dd { (label(lang, view.category_label.as_ref(), t.category.as_str())) " " small { "(" (t.classification_reason) ")" } }
                 dt { (lang.msg(Msg::Product)) } dd { (product) }
                 dt { (lang.msg(Msg::Channel)) } dd { (t.channel.as_str()) }
-                dt { (lang.msg(Msg::ReceivedAt)) } dd { (time(lang, &t.received_at)) }
+                dt { (lang.msg(Msg::ReceivedAt)) } dd { (time(lang, zone, &t.received_at)) }
                 dt { (lang.msg(Msg::AcknowledgeBy)) } dd { (deadline(t.deadlines.acknowledge_by)) }
                 dt { (lang.msg(Msg::ResolveBy)) } dd { (deadline(t.deadlines.resolve_by)) }
                 dt { (lang.msg(Msg::NextDeadline)) }
@@ -329,7 +340,7 @@ pub(crate) fn ticket_html(
                 ol class="history" {
                     @for e in view.history.iter().flatten() {
                         li {
-                            time { (time(lang, &e.at)) } " "
+                            time { (time(lang, zone, &e.at)) } " "
                             strong { (e.action) } " — " (e.actor.id) " (" (e.actor.role) ") · "
                             @if let Some(from) = e.from_status { (lang.pick(&from.label())) " → " }
                             (lang.pick(&e.to_status.label()))

@@ -1,37 +1,10 @@
-//! HTML helpers: the language of a page, the security headers of every web answer, and
-//! the escaping function the borrower pages' string-built parts still go through (the
-//! console and dashboard are maud templates, which escape by type).
+//! HTML helpers: the language of a page and the security headers of every web answer.
+//! (Escaping is the templates' business: every page is a maud template, which escapes
+//! each interpolation by type.)
 
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use redress_domain::Bilingual;
-
-/// Escapes text for HTML element content and for quoted attribute values.
-///
-/// Every piece of text that reaches a page — a borrower's complaint, a config label, a
-/// query parameter — goes through here; nothing is interpolated raw.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // A stray NUL or other C0 control (but tab and newlines) has no business in a
-            // page and confuses some parsers.
-            c if c.is_control() && c != '\n' && c != '\r' && c != '\t' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Short alias: `esc(x)` at every interpolation.
-pub fn esc(text: &str) -> String {
-    escape(text)
-}
 
 /// The language a page is shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,16 +43,12 @@ impl Lang {
         }
     }
 
-    /// Pick the text of this language.
-    pub fn t<'a>(self, en: &'a str, zh: &'a str) -> &'a str {
-        match self {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
-    }
-
+    /// The text of this language.
     pub fn pick(self, b: &Bilingual) -> &str {
-        self.t(&b.en, &b.zh)
+        match self {
+            Lang::Zh => &b.zh,
+            Lang::En => &b.en,
+        }
     }
 
     /// The language of a request: `?lang=`, then a `lang` form field, then the browser's
@@ -126,31 +95,6 @@ pub fn from_accept_language(header: &str) -> Option<Lang> {
         }
     }
     best.map(|(_, l)| l)
-}
-
-/// One page whose main content is markup built as a string (the borrower pages, whose
-/// parts still interpolate through [`esc`]); rendered into the one maud layout, the
-/// string explicitly marked as trusted markup.
-pub struct Page<'a> {
-    pub lang: Lang,
-    pub title: &'a str,
-    /// Route name, for the body's `data-page` (the script keys its behaviour on it).
-    pub name: &'a str,
-    /// The path the language switch links to (`/complain`).
-    pub path: &'a str,
-    pub main: String,
-}
-
-impl Page<'_> {
-    pub fn render(&self) -> String {
-        let meta = super::layout::PageMeta {
-            lang: self.lang,
-            title: self.title,
-            name: self.name,
-            path: self.path,
-        };
-        super::layout::page(&meta, maud::PreEscaped(self.main.clone())).into_string()
-    }
 }
 
 /// The Content-Security-Policy of every page: only this origin, no inline script or
@@ -205,29 +149,6 @@ pub fn secure_headers(response: &mut Response<Body>, extra_connect: Option<&str>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escaping_turns_markup_into_text() {
-        assert_eq!(
-            escape("<script>alert(1)</script>"),
-            "&lt;script&gt;alert(1)&lt;/script&gt;"
-        );
-        assert_eq!(
-            escape(r#"" onmouseover="x' & y"#),
-            "&quot; onmouseover=&quot;x&#39; &amp; y"
-        );
-        assert_eq!(escape("催收电话\n每天"), "催收电话\n每天");
-        assert_eq!(escape("a\u{0}b"), "a\u{FFFD}b");
-    }
-
-    #[test]
-    fn escaped_text_never_contains_markup_characters() {
-        let nasty = "<img src=x onerror=alert(1)>\"'&<<>>`";
-        let out = escape(nasty);
-        assert!(
-            !out.contains('<') && !out.contains('>') && !out.contains('"') && !out.contains('\'')
-        );
-    }
 
     #[test]
     fn accept_language_picks_the_preferred_of_chinese_and_english() {
