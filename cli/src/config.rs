@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use redress_domain::config::{DomainConfig, ROUTING_TOML};
+use redress_domain::sla::CALENDAR_WARNING_DAYS;
 use std::path::Path;
 
 /// The configuration from `dir` if given, else `REDRESS_CONFIG_DIR`, else the bundled files.
@@ -34,8 +35,15 @@ pub fn check(dir: Option<&Path>) -> Result<String> {
         None => ROUTING_TOML.to_string(),
     };
     let rules = count_rules(&routing_src)?;
+    // The holiday lists run out every year: say so while there is time to extend them.
+    let warnings: String = config
+        .sla
+        .calendars_running_out(chrono::Utc::now().date_naive(), CALENDAR_WARNING_DAYS)
+        .iter()
+        .map(|c| format!("\nwarning: {c}"))
+        .collect();
     Ok(format!(
-        "configuration OK ({}): {} categories, {} teams, {} products, {} routing rules, {} SLA policies (default {})",
+        "configuration OK ({}): {} categories, {} teams, {} products, {} routing rules, {} SLA policies (default {}){warnings}",
         source_name(dir),
         config.classifier.categories().len(),
         config.routing.teams().len(),

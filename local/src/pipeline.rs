@@ -151,6 +151,7 @@ impl LocalPipeline {
             .insert(KEYS_SECRET_PARAMETER.to_string(), keys_secret);
         let config =
             Arc::new(DomainConfig::from_env().context("loading the domain configuration")?);
+        redress_aws::env::warn_if_calendars_run_out(&config, chrono::Utc::now());
 
         let listener = TcpListener::bind(options.http_addr)
             .await

@@ -4,9 +4,8 @@
 
 use lambda_http::{run, service_fn, Error, Request};
 use redress_api::{handle, ApiDeps};
-use redress_aws::env::{fail_cold_start, ProcessEnv};
+use redress_aws::env::{domain_config_or_exit, fail_cold_start, ProcessEnv};
 use redress_aws::{load_aws_config, secrets, telemetry};
-use redress_domain::config::DomainConfig;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -17,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let vars = secrets::with_keys(&ProcessEnv, &aws)
         .await
         .unwrap_or_else(|e| fail_cold_start(&e));
-    let config = Arc::new(DomainConfig::from_env().unwrap_or_else(|e| fail_cold_start(&e)));
+    let config = Arc::new(domain_config_or_exit());
     let deps =
         Arc::new(ApiDeps::from_env(&vars, &aws, config).unwrap_or_else(|e| fail_cold_start(&e)));
 

@@ -4,9 +4,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use redress_aws::env::{fail_cold_start, ProcessEnv};
+use redress_aws::env::{domain_config_or_exit, fail_cold_start, ProcessEnv};
 use redress_aws::{load_aws_config, secrets, telemetry};
-use redress_domain::config::DomainConfig;
 use redress_intake::{handle, IntakeDeps};
 use std::sync::Arc;
 
@@ -18,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let vars = secrets::with_keys(&ProcessEnv, &aws)
         .await
         .unwrap_or_else(|e| fail_cold_start(&e));
-    let config = Arc::new(DomainConfig::from_env().unwrap_or_else(|e| fail_cold_start(&e)));
+    let config = Arc::new(domain_config_or_exit());
     let deps =
         Arc::new(IntakeDeps::from_env(&vars, &aws, config).unwrap_or_else(|e| fail_cold_start(&e)));
 

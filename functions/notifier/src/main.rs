@@ -4,9 +4,8 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use redress_aws::env::ProcessEnv;
+use redress_aws::env::{domain_config_or_exit, ProcessEnv};
 use redress_aws::{load_aws_config, telemetry};
-use redress_domain::config::DomainConfig;
 use redress_notifier::config::NotifyConfig;
 use redress_notifier::{handle, NotifierDeps};
 use std::sync::Arc;
@@ -14,7 +13,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let domain = DomainConfig::from_env()?;
+    let domain = domain_config_or_exit();
     let config = Arc::new(NotifyConfig::from_env(&domain)?);
     let aws = load_aws_config().await;
     let deps = Arc::new(NotifierDeps::from_env(&ProcessEnv, &aws, &domain, config)?);

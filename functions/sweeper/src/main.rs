@@ -5,16 +5,15 @@
 
 use chrono::Utc;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use redress_aws::env::{fail_cold_start, ProcessEnv};
+use redress_aws::env::{domain_config_or_exit, fail_cold_start, ProcessEnv};
 use redress_aws::{load_aws_config, telemetry};
-use redress_domain::config::DomainConfig;
 use redress_sweeper::{handle, ScheduledEvent, SweepReport, SweeperDeps};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let config = Arc::new(DomainConfig::from_env().unwrap_or_else(|e| fail_cold_start(&e)));
+    let config = Arc::new(domain_config_or_exit());
     let aws = load_aws_config().await;
     let deps = Arc::new(
         SweeperDeps::from_env(&ProcessEnv, &aws, config).unwrap_or_else(|e| fail_cold_start(&e)),

@@ -2,7 +2,10 @@
 //! name. The source is a trait so the local runner can hand a function the environment
 //! it resolved from the template, without touching the process environment.
 
+use chrono::{DateTime, Utc};
+use redress_domain::config::DomainConfig;
 use redress_domain::keyring::{KeyRing, KeyRingError};
+use redress_domain::sla::CALENDAR_WARNING_DAYS;
 use std::collections::BTreeMap;
 
 /// A required environment variable is missing, empty or unusable.
@@ -83,6 +86,33 @@ pub fn required_keyring(source: &dyn VarSource, name: &'static str) -> Result<Ke
             KeyRingError::Shape(_) => "must be a key or a key ring",
         },
     })
+}
+
+/// The domain configuration (`REDRESS_CONFIG_DIR`, else the bundled files), or a failed
+/// cold start naming what is wrong. Warns when a holiday list is about to run out.
+pub fn domain_config_or_exit() -> DomainConfig {
+    let config = DomainConfig::from_env().unwrap_or_else(|e| fail_cold_start(&e));
+    warn_if_calendars_run_out(&config, Utc::now());
+    config
+}
+
+/// One warning per SLA policy whose holiday list ends within
+/// [`CALENDAR_WARNING_DAYS`] of `now` (in the policy's own time zone's terms, a day either
+/// way does not matter here); returns how many. Deadlines are still computed: past the
+/// list, only weekends are days off, so the warning is what makes someone extend it.
+pub fn warn_if_calendars_run_out(config: &DomainConfig, now: DateTime<Utc>) -> usize {
+    let running_out = config
+        .sla
+        .calendars_running_out(now.date_naive(), CALENDAR_WARNING_DAYS);
+    for calendar in &running_out {
+        tracing::warn!(
+            policy = %calendar.policy,
+            holidays_through = %calendar.holidays_through,
+            days_left = calendar.days_left,
+            "{calendar}"
+        );
+    }
+    running_out.len()
 }
 
 /// Ends a cold start that cannot succeed: one line on stderr naming what is wrong (a

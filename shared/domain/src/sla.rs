@@ -378,6 +378,36 @@ fn priority_index(priority: Priority) -> usize {
     }
 }
 
+/// How many days before a policy's holiday list runs out the functions warn at start-up.
+pub const CALENDAR_WARNING_DAYS: i64 = 60;
+
+/// A policy whose holiday list ends within the warning window (or has ended): after
+/// `holidays_through`, business-day counting sees weekends only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarRunningOut {
+    pub policy: String,
+    pub holidays_through: NaiveDate,
+    /// Days from today to the last listed date; negative once it has passed.
+    pub days_left: i64,
+}
+
+impl fmt::Display for CalendarRunningOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let when = if self.days_left < 0 {
+            format!("ran out {} days ago", -self.days_left)
+        } else {
+            format!("runs out in {} days", self.days_left)
+        };
+        write!(
+            f,
+            "SLA policy {}: the holiday list (holidays_through = {}) {when}; add the next \
+             year's holidays and make-up workdays to sla.toml, or business-day deadlines \
+             after that date count weekends only",
+            self.policy, self.holidays_through
+        )
+    }
+}
+
 /// All SLA policies from `config/sla.toml`.
 #[derive(Debug)]
 pub struct SlaPolicies {
@@ -484,6 +514,27 @@ impl SlaPolicies {
     /// How long a survey invitation's token stays valid (`[surveys] token_valid_days`).
     pub fn survey_token_validity(&self) -> Duration {
         Duration::days(i64::from(self.surveys.token_valid_days))
+    }
+
+    /// The policies whose holiday list ends within `within_days` of `today` (or already
+    /// has): what the functions warn about at start-up.
+    pub fn calendars_running_out(
+        &self,
+        today: NaiveDate,
+        within_days: i64,
+    ) -> Vec<CalendarRunningOut> {
+        self.policies
+            .iter()
+            .filter_map(|p| {
+                let through = p.holidays_through?;
+                let days_left = (through - today).num_days();
+                (days_left <= within_days).then(|| CalendarRunningOut {
+                    policy: p.id.clone(),
+                    holidays_through: through,
+                    days_left,
+                })
+            })
+            .collect()
     }
 
     /// The time zone whose calendar days the metrics and reports count in
@@ -826,6 +877,29 @@ mod tests {
 
     fn date(s: &str) -> NaiveDate {
         parse_date(s).unwrap()
+    }
+
+    #[test]
+    fn a_holiday_list_that_runs_out_within_sixty_days_is_reported() {
+        let sla = SlaPolicies::from_toml(crate::config::SLA_TOML).unwrap();
+        let through = sla
+            .iter()
+            .filter_map(|p| p.holidays_through)
+            .min()
+            .expect("the bundled file states holidays_through");
+        let date = |days: i64| through - Duration::days(days);
+        assert!(sla
+            .calendars_running_out(date(CALENDAR_WARNING_DAYS + 1), CALENDAR_WARNING_DAYS)
+            .is_empty());
+        let soon = sla.calendars_running_out(date(29), CALENDAR_WARNING_DAYS);
+        assert_eq!(soon[0].days_left, 29);
+        assert!(
+            soon[0].to_string().contains("runs out in 29 days"),
+            "{}",
+            soon[0]
+        );
+        let past = sla.calendars_running_out(through + Duration::days(3), CALENDAR_WARNING_DAYS);
+        assert!(past[0].to_string().contains("ran out 3 days ago"));
     }
 
     #[test]
