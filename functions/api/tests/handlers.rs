@@ -999,38 +999,27 @@ async fn a_sent_form_gives_the_codes_and_the_status_page_shows_the_complaint_in_
     assert_eq!(app.queues.complaints().len(), 1);
     app.run_intake().await;
 
-    let status = app
-        .page(
-            "POST",
-            "/status",
-            &cookie,
-            &[
-                ("csrf_token", &token),
-                ("lang", "en"),
-                ("reference", &reference),
-                ("secret", &secret),
-            ],
-        )
-        .await;
+    let look_up = |secret: &str| {
+        let form = [
+            ("csrf_token", token.clone()),
+            ("lang", "en".to_string()),
+            ("reference", reference.clone()),
+            ("secret", secret.to_string()),
+        ];
+        let (app, cookie) = (&app, cookie.clone());
+        async move {
+            let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.page("POST", "/status", &cookie, &fields).await
+        }
+    };
+    let status = look_up(&secret).await;
     assert_eq!(status.status, 200, "{}", status.html);
     assert!(status
         .html
         .contains("A &lt;b&gt;hidden&lt;/b&gt; service fee"));
     assert!(status.html.contains("We answer it by"));
 
-    let wrong = app
-        .page(
-            "POST",
-            "/status",
-            &cookie,
-            &[
-                ("csrf_token", &token),
-                ("lang", "en"),
-                ("reference", &reference),
-                ("secret", "AAAA-BBBB-CCCC-DDDD"),
-            ],
-        )
-        .await;
+    let wrong = look_up("AAAA-BBBB-CCCC-DDDD").await;
     assert_eq!(wrong.status, 404);
     assert!(wrong.html.contains("No complaint matches"));
     assert!(
