@@ -100,8 +100,9 @@ pub fn train(
         files: inputs.files.clone(),
         labels: &labels,
     };
-    let (model, splits) =
+    let (mut model, splits) =
         pipeline::train_model(&material, settings, version, categories).map_err(|e| anyhow!(e))?;
+    record_routed_figures(&mut model, &splits)?;
     let mut summary = String::new();
     for (name, records) in &splits.train {
         let _ = writeln!(
@@ -123,6 +124,81 @@ pub fn train(
         serde_json::to_string(&model.meta.evaluation).unwrap_or_default()
     );
     Ok((model, summary))
+}
+
+/// How the whole classifier (model plus the bundled rules and `[model]` settings) does on
+/// one language's evaluation records, and what the triage threshold does with it.
+struct Routed {
+    confusion: Confusion,
+    triaged: usize,
+    direct: usize,
+    direct_right: usize,
+}
+
+fn routed(
+    classifier: &Classifier,
+    records: &[Record],
+    categories: &[CategoryId],
+    triage_below: Option<f32>,
+) -> Routed {
+    let mut r = Routed {
+        confusion: Confusion::new(categories.to_vec()),
+        triaged: 0,
+        direct: 0,
+        direct_right: 0,
+    };
+    for rec in records {
+        let got = classifier.classify(&rec.text, None);
+        r.confusion
+            .add(rec.category.as_str(), got.category.as_str());
+        if triage_below.is_some_and(|t| got.confidence.is_some_and(|c| c < t)) {
+            r.triaged += 1;
+        } else {
+            r.direct += 1;
+            r.direct_right += usize::from(got.category == rec.category);
+        }
+    }
+    r
+}
+
+/// Adds to the model's recorded figures those of the classifier as routing uses it (the
+/// bundled rules, `rule_min_score` and triage threshold), so that the model file says
+/// what a ticket meets, not only what the model alone does.
+fn record_routed_figures(model: &mut TextModel, splits: &pipeline::Splits) -> Result<()> {
+    let classifier = Classifier::from_toml_with_model(
+        redress_domain::config::CLASSIFICATION_TOML,
+        std::sync::Arc::new(model.clone()),
+    )?;
+    let routing =
+        redress_domain::routing::RoutingTable::from_toml(redress_domain::config::ROUTING_TOML)?;
+    let triage_below = routing.triage().map(|t| t.min_confidence);
+    let rule_min_score = classifier.model().map(|(_, u)| u.rule_min_score);
+    let categories: Vec<CategoryId> = classifier
+        .categories()
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    for name in ["en", "zh"] {
+        let Some(records) = splits.eval.get(name) else {
+            continue;
+        };
+        let r = routed(&classifier, records, &categories, triage_below);
+        let mut f = pipeline::figures(&r.confusion);
+        f["rule_min_score"] = serde_json::json!(rule_min_score);
+        f["triage_below"] = serde_json::json!(triage_below.map(|t| round3(f64::from(t))));
+        f["triage_share"] =
+            serde_json::json!(round3(r.triaged as f64 / records.len().max(1) as f64));
+        f["direct_accuracy"] =
+            serde_json::json!(round3(r.direct_right as f64 / r.direct.max(1) as f64));
+        if let Some(e) = model.meta.evaluation.get_mut(name) {
+            e["routed"] = f;
+        }
+    }
+    Ok(())
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
 }
 
 /// The evaluation report: per language, the model alone, then the whole classifier
@@ -185,18 +261,12 @@ pub fn evaluate(
             lm.classes.join(", "),
             c.report()
         );
-        let mut routed = Confusion::new(categories.clone());
-        let (mut triaged, mut direct, mut direct_right) = (0usize, 0usize, 0usize);
-        for r in records {
-            let got = classifier.classify(&r.text, None);
-            routed.add(r.category.as_str(), got.category.as_str());
-            if triage_below.is_some_and(|t| got.confidence.is_some_and(|c| c < t)) {
-                triaged += 1;
-            } else {
-                direct += 1;
-                direct_right += usize::from(got.category == r.category);
-            }
-        }
+        let Routed {
+            confusion: routed,
+            triaged,
+            direct,
+            direct_right,
+        } = routed(classifier, records, &categories, triage_below);
         let _ = writeln!(
             out,
             "== {name}: classifier as routing uses it (model + rules for categories the model lacks)\n{}",

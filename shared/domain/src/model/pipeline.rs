@@ -56,6 +56,16 @@ pub fn splits(m: &Material, seed: u64) -> Result<Splits, String> {
     })
 }
 
+/// Mixed into the seed to carve the development fold out of the training split.
+const DEV_SALT: u64 = 0xDE5E_1EC7;
+
+/// The training split cut in two, (fit, dev), for choosing settings: 20% of its
+/// near-duplicate groups (another seed than the evaluation split's) form the development
+/// fold. Settings are chosen on it, never on the evaluation split.
+pub fn dev_fold(train: &[Record], seed: u64) -> (Vec<Record>, Vec<Record>) {
+    data::split(train.to_vec(), seed ^ DEV_SALT, 20)
+}
+
 /// Trains one language on `records`, then calibrates its probabilities: a first model
 /// trained on 80% of `records` gives its scores on the other 20%, and the temperature
 /// that minimises their log loss is kept for the model trained on all of `records`.
