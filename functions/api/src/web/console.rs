@@ -298,6 +298,23 @@ pub(crate) fn ticket_html(
                 dt { (lang.msg(Msg::Team)) } dd { (label(lang, view.team_name.as_ref(), t.team.as_str())) }
                 dt { (lang.msg(Msg::Category)) }
                 dd { (label(lang, view.category_label.as_ref(), t.category.as_str())) " " small { "(" (t.classification_reason) ")" } }
+                @if let Some(m) = &t.model {
+                    // What the model made of the text, even when the borrower's choice or
+                    // the triage queue decided: candidates with probabilities, and the
+                    // terms that weighed most for its pick.
+                    dt { (lang.msg(Msg::ModelCandidates)) }
+                    dd id="model-candidates" {
+                        @for (i, c) in m.candidates.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            (label(lang, config.classifier.category(c.category.as_str()).map(|d| &d.label), c.category.as_str()))
+                            " " (format!("{:.0}%", f64::from(c.permille) / 10.0))
+                        }
+                        @if !m.evidence.is_empty() {
+                            br;
+                            small { (lang.msg(Msg::Evidence)) ": " (m.evidence.join(" · ")) }
+                        }
+                    }
+                }
                 dt { (lang.msg(Msg::Product)) } dd { (product) }
                 dt { (lang.msg(Msg::Channel)) } dd { (t.channel.as_str()) }
                 dt { (lang.msg(Msg::ReceivedAt)) } dd { (time(lang, zone, &t.received_at)) }
@@ -501,6 +518,39 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(!html.contains("13812345678"), "the phone is masked");
         assert!(html.contains("确认受理"));
+    }
+
+    #[test]
+    fn the_model_candidates_and_evidence_are_shown_on_a_ticket() {
+        let config = DomainConfig::bundled().unwrap();
+        let now = "2026-11-23T02:00:00Z".parse().unwrap();
+        let mut t = ticket(&config, now);
+        let without = TicketView::new(&t, &member(), &config, now);
+        assert!(!ticket_html(Lang::En, &without, &config, now)
+            .into_string()
+            .contains("model-candidates"));
+        t.model = Some(
+            serde_json::from_value(serde_json::json!({
+                "top": {"category": "fees_interest", "permille": 612},
+                "candidates": [
+                    {"category": "fees_interest", "permille": 612},
+                    {"category": "payments", "permille": 254}
+                ],
+                "evidence": ["late fee", "<b>charged</b>"],
+                "disagrees": false
+            }))
+            .expect("a model opinion"),
+        );
+        let view = TicketView::new(&t, &member(), &config, now);
+        let html = ticket_html(Lang::En, &view, &config, now).into_string();
+        assert!(html.contains("Fees and interest 61%"), "{html}");
+        assert!(html.contains(" · Payments and deductions 25%"), "{html}");
+        assert!(
+            html.contains("evidence: late fee · &lt;b&gt;charged&lt;/b&gt;"),
+            "{html}"
+        );
+        let zh = ticket_html(Lang::Zh, &view, &config, now).into_string();
+        assert!(zh.contains("模型候选类别"));
     }
 
     #[test]

@@ -130,6 +130,10 @@ pub enum Msg {
     RepeatOf,
     Contact,
     Routing,
+    /// The learned model's candidate categories on a ticket.
+    ModelCandidates,
+    /// The terms of the text that weighed most for the model's pick.
+    Evidence,
     Version,
     ComplaintText,
     DesiredOutcome,
@@ -323,6 +327,8 @@ pub fn en(m: Msg) -> &'static str {
         Msg::RepeatOf => "Repeat of",
         Msg::Contact => "Contact",
         Msg::Routing => "Routing",
+        Msg::ModelCandidates => "Model's candidates",
+        Msg::Evidence => "evidence",
         Msg::Version => "Version",
         Msg::ComplaintText => "Complaint",
         Msg::DesiredOutcome => "Desired outcome",
@@ -517,6 +523,8 @@ pub fn zh(m: Msg) -> &'static str {
         Msg::RepeatOf => "重复投诉，之前的编号",
         Msg::Contact => "联系方式",
         Msg::Routing => "分派",
+        Msg::ModelCandidates => "模型候选类别",
+        Msg::Evidence => "依据",
         Msg::Version => "版本",
         Msg::ComplaintText => "投诉内容",
         Msg::DesiredOutcome => "期望结果",
