@@ -118,7 +118,7 @@ fn main() {
                 }
             }
             let mut v: Vec<_> = wrong.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1));
+            v.sort_by_key(|e| std::cmp::Reverse(e.1));
             for ((g, p), n) in v.into_iter().take(25) {
                 println!("{n:>4}  {g} -> {p}");
             }
