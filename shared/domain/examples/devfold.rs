@@ -15,6 +15,7 @@
 //! score against another); `DIAG=1` lists the source labels the model gets wrong, and as
 //! what.
 
+use redress_domain::classify::Classifier;
 use redress_domain::model::data::{LabelMap, LABELS_TOML};
 use redress_domain::model::pipeline::{self, Material};
 use redress_domain::model::train::TrainSettings;
@@ -49,22 +50,14 @@ fn main() {
         labels: &labels,
     };
     let splits = pipeline::splits(&material, settings.seed).expect("split");
-    let categories: Vec<CategoryId> = [
-        "collection_conduct",
-        "repayment_difficulty",
-        "fees_interest",
-        "payments",
-        "credit_reporting",
-        "privacy",
-        "fraud",
-        "marketing",
-        "contract_terms",
-        "service_quality",
-        "other",
-    ]
-    .into_iter()
-    .map(CategoryId::new)
-    .collect();
+    // The catalogue's categories, for the confusion tables.
+    let categories: Vec<CategoryId> =
+        Classifier::rules_from_toml(redress_domain::config::CLASSIFICATION_TOML)
+            .expect("classification.toml")
+            .categories()
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
     for (name, language) in [("en", Language::English), ("zh", Language::Chinese)] {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
