@@ -27,16 +27,13 @@ cat >&2 <<INFO
 run.sh: to use the CLI against this stack, in another shell:
   export AWS_REGION=$AWS_REGION AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
   export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS=$AWS_ENDPOINT_URL_SQS
+  export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=$AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER
+  TOKEN=\$(target/debug/redress token --user demo-billing)   # a demo user's access token, for curl
 INFO
-# The web pages and ready sign-in tokens (development tokens, valid for this machine only).
+# The web pages; staff sign in with the demo users that redress-local prints.
 cat >&2 <<PAGES
 run.sh: web pages (zh/en; add ?lang=en or ?lang=zh):
   borrowers:   http://$ADDR/            (complaint form /complain, status /status)
-  team:        http://$ADDR/console     paste the team token below
-  managers:    http://$ADDR/dashboard   paste the manager token below
-  team token (demo-billing, billing team):
-    $(target/debug/redress token --user demo-billing --team billing)
-  manager token (demo-manager):
-    $(target/debug/redress token --user demo-manager --manager)
+  staff:       http://$ADDR/signin      then the console /console or, for managers, /dashboard
 PAGES
-exec target/debug/redress-local --listen "$ADDR" --demo demo/complaints.jsonl "$@"
+exec target/debug/redress-local --listen "$ADDR" --demo demo/complaints.jsonl --demo-users demo/users.toml "$@"

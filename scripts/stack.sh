@@ -180,6 +180,8 @@ print_env() {
     echo "export AWS_ENDPOINT_URL_SQS=http://$HOST:$SQS_PORT"
     # Every other service (Secrets Manager, SNS, SES, Cognito) is moto's, on the same port.
     echo "export AWS_ENDPOINT_URL=http://$HOST:$SQS_PORT"
+    # moto serves Cognito (the staff user pool) on the same port as SQS.
+    echo "export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER=http://$HOST:$SQS_PORT"
 }
 
 stop_one() { # name pidfile pid-or-empty

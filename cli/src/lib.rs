@@ -10,3 +10,4 @@ pub mod keys;
 pub mod outbox;
 pub mod report;
 pub mod train;
+pub mod user;

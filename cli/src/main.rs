@@ -40,13 +40,21 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Mint a development sign-in token for the local stack (what Cognito issues in AWS).
+    /// Sign a staff member in through the Cognito user pool and print their access token
+    /// (for scripts and curl; people use the sign-in page).
     ///
-    /// The local runner verifies it and passes its claims to the api exactly as the API
-    /// Gateway JWT authorizer does. Example:
-    ///   TOKEN=$(redress token --user alice --team billing)
+    /// On the local stack a demo user needs no password (it is read from
+    /// demo/users.toml). Example:
+    ///   TOKEN=$(redress token --user demo-billing)
     ///   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/tickets
     Token(TokenArgs),
+    /// Staff accounts in the Cognito user pool (administrators; Cognito admin APIs).
+    User {
+        #[command(flatten)]
+        pool: PoolArgs,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Print a management report (satisfaction, repeat-complaints, deadlines, overview)
     /// as a table, from the same counters as the api's /reports routes.
     ///
@@ -210,22 +218,84 @@ struct ReportArgs {
 }
 
 #[derive(Args)]
+struct PoolArgs {
+    /// The user pool id [local stack: found by --prefix]
+    #[arg(long, env = "USER_POOL_ID", global = true)]
+    pool_id: Option<String>,
+    /// The console's app client id [local stack: found by --prefix]
+    #[arg(long, env = "USER_POOL_CLIENT_ID", global = true)]
+    client_id: Option<String>,
+    /// The local runner's prefix (its pool is <prefix>-UserPool)
+    #[arg(long, default_value = "redress", env = "REDRESS_PREFIX", global = true)]
+    prefix: String,
+}
+
+impl PoolArgs {
+    fn choice(&self) -> redress_cli::user::PoolChoice {
+        redress_cli::user::PoolChoice {
+            pool_id: self.pool_id.clone(),
+            client_id: self.client_id.clone(),
+            prefix: self.prefix.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
 struct TokenArgs {
-    /// The user name recorded in the audit trail.
+    /// The user name.
     #[arg(long)]
     user: String,
+    /// The password [default: the demo user's, from --demo-users]
+    #[arg(long, env = "REDRESS_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// The one-time code, for a user with MFA.
+    #[arg(long)]
+    code: Option<String>,
+    /// Demo users with their passwords (the local shortcut).
+    #[arg(long, default_value = "demo/users.toml")]
+    demo_users: PathBuf,
+    #[command(flatten)]
+    pool: PoolArgs,
+}
+
+#[derive(Args)]
+struct GroupArgs {
     /// A team the user works in (repeatable), e.g. billing, hardship, conduct_compliance.
     #[arg(long = "team")]
     teams: Vec<String>,
-    /// A manager: sees every team's tickets and reports, can reassign any ticket.
+    /// A manager: sees every team's tickets and the reports, can reassign any ticket.
     #[arg(long)]
     manager: bool,
     /// May see borrowers' contact details unmasked.
     #[arg(long)]
     contact_access: bool,
-    /// Hours the token stays valid.
-    #[arg(long, default_value_t = 12)]
-    hours: i64,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a team member or manager with a temporary password (printed; no e-mail is
+    /// sent): they choose their own password and set up MFA at first sign-in.
+    Add {
+        user: String,
+        /// Their e-mail address (for account recovery).
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        groups: GroupArgs,
+    },
+    /// Every user: enabled, status, groups.
+    List,
+    /// Disable a user (they cannot sign in; their refresh tokens are revoked).
+    Disable { user: String },
+    /// Enable a disabled user again.
+    Enable { user: String },
+    /// Show a user's groups, or with --team/--manager/--contact-access make those
+    /// exactly their groups.
+    Groups {
+        user: String,
+        #[command(flatten)]
+        groups: GroupArgs,
+    },
 }
 
 #[derive(Args)]
@@ -323,7 +393,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Classify(args) => run_classify(args),
-        Command::Token(args) => run_token(args),
+        Command::Token(args) => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(run_token(args)),
+        Command::User { pool, command } => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(run_user(pool, command)),
         Command::Train(args) => run_train(args),
         Command::Evaluate(args) => run_evaluate(args),
         Command::Corrections {
@@ -522,34 +597,54 @@ fn required_url(value: Option<String>, flag: &str, env: &str) -> Result<String> 
         .with_context(|| format!("no queue URL: pass {flag} or set {env}"))
 }
 
-fn run_token(args: TokenArgs) -> anyhow::Result<()> {
-    let config = redress_domain::config::DomainConfig::from_env()?;
-    if args.teams.is_empty() && !args.manager {
-        anyhow::bail!("give at least one --team, or --manager");
-    }
-    let mut groups = Vec::new();
-    for team in &args.teams {
-        if config.routing.team(team).is_none() {
-            let known: Vec<&str> = config
-                .routing
-                .teams()
-                .iter()
-                .map(|t| t.id.as_str())
-                .collect();
-            anyhow::bail!("unknown team '{team}'; teams are: {}", known.join(", "));
+async fn run_token(args: TokenArgs) -> anyhow::Result<()> {
+    let aws = redress_aws::load_aws_config().await;
+    let (_, client_id) = args.pool.choice().resolve(&aws).await?;
+    let password = match args.password {
+        Some(p) => p,
+        None => redress_cli::user::demo_password(&args.demo_users, &args.user)?,
+    };
+    let sign_in = redress_aws::cognito::CognitoSignIn::from_config(&aws, client_id);
+    let token =
+        redress_cli::user::token(&sign_in, &args.user, &password, args.code.as_deref()).await?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn run_user(pool: PoolArgs, command: UserCommand) -> anyhow::Result<()> {
+    use redress_cli::user;
+    let aws = redress_aws::load_aws_config().await;
+    let (pool_id, _) = pool.choice().resolve(&aws).await?;
+    let admin = redress_aws::cognito::CognitoAdmin::from_config(&aws, pool_id);
+    let groups_of = |g: &GroupArgs| -> anyhow::Result<Vec<String>> {
+        let config = redress_domain::config::DomainConfig::from_env()?;
+        user::groups_for(&config, &g.teams, g.manager, g.contact_access)
+    };
+    match command {
+        UserCommand::Add {
+            user: name,
+            email,
+            groups,
+        } => {
+            let password = user::add(&admin, &name, email.as_deref(), &groups_of(&groups)?).await?;
+            println!("created {name}; temporary password (changed at first sign-in): {password}");
         }
-        groups.push(redress_local::auth::team_group(team));
+        UserCommand::List => print!("{}", user::table(&admin.list_users().await?)),
+        UserCommand::Disable { user: name } => {
+            admin.set_enabled(&name, false).await?;
+            println!("{name} is disabled and signed out");
+        }
+        UserCommand::Enable { user: name } => {
+            admin.set_enabled(&name, true).await?;
+            println!("{name} is enabled");
+        }
+        UserCommand::Groups { user: name, groups } => {
+            if !groups.teams.is_empty() || groups.manager || groups.contact_access {
+                admin.set_groups(&name, &groups_of(&groups)?).await?;
+            }
+            println!("{name}: {}", admin.groups_of(&name).await?.join(", "));
+        }
     }
-    if args.manager {
-        groups.push("managers".to_string());
-    }
-    if args.contact_access {
-        groups.push("contact-access".to_string());
-    }
-    println!(
-        "{}",
-        redress_local::auth::mint(&args.user, &groups, args.hours)?
-    );
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! format 2.0) calls it in AWS: each request becomes the same JSON event, and only the
 //! routes the template declares reach the function.
 
+use crate::auth::GatewayAuthorizer;
 use crate::template::FunctionSpec;
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -93,10 +94,24 @@ pub enum GatewayRefusal {
     Unauthorized,
 }
 
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
+    headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
 /// Builds the API Gateway v2 event for a request: the route must be declared, and a
 /// guarded route needs a valid token, whose claims the event then carries.
+#[allow(clippy::too_many_arguments)]
 pub fn gateway_event(
     routes: &[Route],
+    authorizer: &GatewayAuthorizer,
     method: &str,
     path: &str,
     query: Option<&str>,
@@ -114,15 +129,12 @@ pub fn gateway_event(
         })
         .ok_or(GatewayRefusal::NoRoute)?;
     let claims = if route.authorized {
-        let token = headers
-            .get(hyper::header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .ok_or(GatewayRefusal::Unauthorized)?;
-        Some(crate::auth::verify(token.trim()).map_err(|_| GatewayRefusal::Unauthorized)?)
+        let token = bearer(headers).ok_or(GatewayRefusal::Unauthorized)?;
+        Some(
+            authorizer
+                .authorize(token)
+                .map_err(|_| GatewayRefusal::Unauthorized)?,
+        )
     } else {
         None
     };
@@ -227,6 +239,7 @@ fn plain(status: u16, body: &str) -> hyper::Response<Full<Bytes>> {
 
 async fn serve_one(
     routes: Arc<Vec<Route>>,
+    authorizer: GatewayAuthorizer,
     handler: HttpHandler,
     peer: SocketAddr,
     request: hyper::Request<Incoming>,
@@ -236,8 +249,12 @@ async fn serve_one(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return plain(413, r#"{"message":"Request Entity Too Large"}"#),
     };
+    if let Some(token) = bearer(&parts.headers) {
+        authorizer.prepare(token).await;
+    }
     let event = match gateway_event(
         &routes,
+        &authorizer,
         parts.method.as_str(),
         parts.uri.path(),
         parts.uri.query(),
@@ -272,6 +289,7 @@ async fn serve_one(
 pub async fn serve(
     listener: TcpListener,
     routes: Vec<Route>,
+    authorizer: GatewayAuthorizer,
     handler: HttpHandler,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<()> {
@@ -283,11 +301,15 @@ pub async fn serve(
         };
         let routes = Arc::clone(&routes);
         let handler = Arc::clone(&handler);
+        let authorizer = authorizer.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let routes = Arc::clone(&routes);
                 let handler = Arc::clone(&handler);
-                async move { Ok::<_, Infallible>(serve_one(routes, handler, peer, req).await) }
+                let authorizer = authorizer.clone();
+                async move {
+                    Ok::<_, Infallible>(serve_one(routes, authorizer, handler, peer, req).await)
+                }
             });
             if let Err(e) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -302,6 +324,11 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redress_aws::jwks::testing;
+
+    fn authorizer() -> GatewayAuthorizer {
+        GatewayAuthorizer::new(std::sync::Arc::new(testing::verifier()))
+    }
 
     fn routes() -> Vec<Route> {
         vec![
@@ -329,6 +356,7 @@ mod tests {
         headers.insert("x-status-secret", "abc".parse().unwrap());
         let event = gateway_event(
             &routes(),
+            &authorizer(),
             "GET",
             "/complaints/RD-1",
             Some("secret=a%20b"),
@@ -349,7 +377,17 @@ mod tests {
     fn undeclared_routes_and_methods_find_nothing() {
         let headers = hyper::HeaderMap::new();
         let refused = |method: &str, path: &str| {
-            gateway_event(&routes(), method, path, None, &headers, b"", "127.0.0.1").unwrap_err()
+            gateway_event(
+                &routes(),
+                &authorizer(),
+                method,
+                path,
+                None,
+                &headers,
+                b"",
+                "127.0.0.1",
+            )
+            .unwrap_err()
         };
         assert_eq!(
             refused("DELETE", "/complaints/RD-1"),
@@ -364,6 +402,7 @@ mod tests {
         let event = |headers: &hyper::HeaderMap| {
             gateway_event(
                 &routes(),
+                &authorizer(),
                 "GET",
                 "/tickets",
                 None,
@@ -375,13 +414,25 @@ mod tests {
         assert_eq!(event(&headers), Err(GatewayRefusal::Unauthorized));
         headers.insert("authorization", "Bearer nonsense".parse().unwrap());
         assert_eq!(event(&headers), Err(GatewayRefusal::Unauthorized));
-        let token = crate::auth::mint("alice", &["team-billing".into()], 1).unwrap();
+        // Signed by a key the pool does not publish.
+        let mut claims = testing::access_claims("mallory", &["managers"]);
+        let forged = testing::sign(&claims, testing::OTHER_KEY, testing::POOL_KID);
+        headers.insert("authorization", format!("Bearer {forged}").parse().unwrap());
+        assert_eq!(event(&headers), Err(GatewayRefusal::Unauthorized));
+        claims["exp"] = serde_json::json!(chrono::Utc::now().timestamp() - 3600);
+        let expired = testing::sign(&claims, testing::POOL_KEY, testing::POOL_KID);
+        headers.insert(
+            "authorization",
+            format!("Bearer {expired}").parse().unwrap(),
+        );
+        assert_eq!(event(&headers), Err(GatewayRefusal::Unauthorized));
+        let token = testing::access_token("alice", &["team-billing", "contact-access"]);
         headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
         let built = event(&headers).unwrap();
-        assert_eq!(
-            built["requestContext"]["authorizer"]["jwt"]["claims"]["username"],
-            "alice"
-        );
+        let claims = &built["requestContext"]["authorizer"]["jwt"]["claims"];
+        assert_eq!(claims["username"], "alice");
+        // As API Gateway flattens lists.
+        assert_eq!(claims["cognito:groups"], "[team-billing contact-access]");
         let request = lambda_http::request::from_str(&built.to_string()).unwrap();
         use lambda_http::RequestExt;
         assert!(matches!(

@@ -2,6 +2,7 @@
 //! and moto, with the same handlers, event types and AWS SDK code as in Lambda.
 
 pub mod auth;
+pub mod cognito;
 pub mod demo;
 pub mod http;
 pub mod pipeline;

@@ -26,6 +26,9 @@ struct Args {
     /// Demo complaints to load at start (JSON lines); skipped if absent.
     #[arg(long)]
     demo: Option<PathBuf>,
+    /// Demo staff to create in the local user pool (`demo/users.toml`).
+    #[arg(long)]
+    demo_users: Option<PathBuf>,
     /// Retry failed messages after this many seconds instead of the queue's visibility
     /// timeout (a faster way to watch poison messages reach the dead-letter queue).
     #[arg(long)]
@@ -77,6 +80,7 @@ async fn main() -> Result<()> {
         pipeline.resources.queue_url("NotificationsQueue")?
     );
     println!("  notifier:           SES and SNS on moto (redress outbox lists what was sent)");
+    println!("  staff user pool:    {} (moto)", pipeline.staff.pool_id);
     match args.sweep_every {
         0 => println!("  deadline sweeper:   off"),
         secs => println!("  deadline sweeper:   every {secs} s"),
@@ -87,6 +91,29 @@ async fn main() -> Result<()> {
             "  demo complaints:    {accepted} accepted, {refused} refused ({})",
             path.display()
         );
+    }
+    if let Some(path) = &args.demo_users {
+        let users = pipeline
+            .staff
+            .load_demo_users(path)
+            .await
+            .with_context(|| format!("creating the demo staff of {}", path.display()))?;
+        println!();
+        println!(
+            "Staff sign in at {}/signin (console /console, dashboard /dashboard).",
+            pipeline.base_url
+        );
+        println!("Demo staff ({}; this machine only):", path.display());
+        let width = users.iter().map(|u| u.name.len()).max().unwrap_or(0);
+        for u in &users {
+            println!("  {:width$}  {:20}  {}", u.name, u.password, u.role);
+        }
+        if users.iter().any(|u| u.mfa || u.temporary) {
+            println!(
+                "  (one-time codes: any 6 digits on the local stack, e.g. {})",
+                redress_local::cognito::DEMO_TOTP_CODE
+            );
+        }
     }
     println!();
     println!("Try:");

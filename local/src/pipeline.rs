@@ -2,6 +2,8 @@
 //! local HTTP gateway, the intake function behind a local SQS poller, the sweeper on a
 //! timer (EventBridge's schedule, locally).
 
+use crate::auth::GatewayAuthorizer;
+use crate::cognito::{self, CognitoSpec};
 use crate::http::{self, HttpHandler, Route};
 use crate::poller::{self, PollerConfig, SqsHandler};
 use crate::provision::{
@@ -10,7 +12,10 @@ use crate::provision::{
 use crate::template::{Template, TEMPLATE_PATH};
 use anyhow::{anyhow, Context, Result};
 use redress_api::ApiDeps;
+use redress_aws::cognito::{CognitoAdmin, CognitoSignIn};
+use redress_aws::jwks::{PoolSettings, TokenVerifier};
 use redress_domain::config::DomainConfig;
+use redress_domain::signin::{SignInStep, StaffSignIn, Tokens};
 use redress_intake::IntakeDeps;
 use redress_surveys::SurveysDeps;
 use redress_sweeper::SweeperDeps;
@@ -132,6 +137,8 @@ pub struct LocalPipeline {
     pub sns: aws_sdk_sns::Client,
     /// moto's own address (its `/moto-api/` shows what SES and SNS "sent").
     pub moto_url: Option<String>,
+    /// The staff user pool on moto.
+    pub staff: LocalStaff,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -149,6 +156,8 @@ impl LocalPipeline {
         resources
             .parameters
             .insert(KEYS_SECRET_PARAMETER.to_string(), keys_secret);
+        let staff_pool = provision_staff_pool(&aws, &options).await?;
+        resources.cognito.extend(staff_pool.clone());
         let config =
             Arc::new(DomainConfig::from_env().context("loading the domain configuration")?);
         redress_aws::env::warn_if_calendars_run_out(&config, chrono::Utc::now());
@@ -198,6 +207,7 @@ impl LocalPipeline {
             &aws,
             Arc::clone(&config),
         )?);
+        let staff = LocalStaff::new(&aws, &environments[API_FUNCTION])?;
         let intake = Arc::new(IntakeDeps::from_env(
             &environments[INTAKE_FUNCTION],
             &aws,
@@ -239,9 +249,10 @@ impl LocalPipeline {
             Box::pin(async move { redress_api::handle(&deps, request).await })
         });
         let routes = Route::from_function(function(API_FUNCTION)?);
+        let authorizer = GatewayAuthorizer::new(Arc::new(TokenVerifier::new(staff.pool.clone())));
         let rx = shutdown_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = http::serve(listener, routes, handler, rx).await {
+            if let Err(e) = http::serve(listener, routes, authorizer, handler, rx).await {
                 tracing::error!(error = format!("{e:#}"), "HTTP server stopped");
             }
         }));
@@ -312,6 +323,7 @@ impl LocalPipeline {
             ses,
             sns,
             moto_url,
+            staff,
             shutdown,
             tasks,
         })
@@ -331,6 +343,115 @@ impl LocalPipeline {
             let _ = task.await;
         }
     }
+}
+
+/// Creates the template's user pool, app client and groups on moto; their logical ids →
+/// physical ids. Refuses to run without a Cognito endpoint override: the SDK would
+/// otherwise reach for the real Cognito.
+async fn provision_staff_pool(
+    aws: &redress_aws::SdkConfig,
+    options: &LocalOptions,
+) -> Result<BTreeMap<String, String>> {
+    if PoolSettings::endpoint_from_env().is_none() {
+        anyhow::bail!(
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER is not set: point it at moto \
+             (`eval \"$(bash scripts/stack.sh start)\"` exports it)"
+        );
+    }
+    let text = std::fs::read_to_string(options.root.join(TEMPLATE_PATH))?;
+    let spec = CognitoSpec::parse(&text)?;
+    let client = aws_sdk_cognitoidentityprovider::Client::new(aws);
+    let mut ids = BTreeMap::new();
+    for pool in cognito::provision(&client, &spec, &options.prefix).await? {
+        ids.insert(pool.logical_id, pool.pool_id);
+        ids.extend(pool.clients);
+    }
+    Ok(ids)
+}
+
+/// The api's user pool on moto, with the administrator's and the sign-in operations:
+/// demo users, and tokens for tests and `redress token`.
+#[derive(Debug, Clone)]
+pub struct LocalStaff {
+    /// The pool and client the api trusts.
+    pub pool: PoolSettings,
+    pub pool_id: String,
+    pub client_id: String,
+    pub admin: CognitoAdmin,
+    pub sign_in: CognitoSignIn,
+}
+
+impl LocalStaff {
+    /// For the pool and client of the api function's environment.
+    pub fn new(aws: &redress_aws::SdkConfig, api_env: &BTreeMap<String, String>) -> Result<Self> {
+        let var = |name: &str| {
+            api_env
+                .get(name)
+                .cloned()
+                .ok_or_else(|| anyhow!("the api function has no {name}"))
+        };
+        let (pool_id, client_id) = (var("USER_POOL_ID")?, var("USER_POOL_CLIENT_ID")?);
+        let region = aws
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into());
+        Ok(LocalStaff {
+            pool: PoolSettings::new(
+                &region,
+                &pool_id,
+                &client_id,
+                PoolSettings::endpoint_from_env().as_deref(),
+            ),
+            admin: CognitoAdmin::from_config(aws, &pool_id),
+            sign_in: CognitoSignIn::from_config(aws, &client_id),
+            pool_id,
+            client_id,
+        })
+    }
+
+    /// Creates `user` (if new) with a permanent `password` and exactly `groups`.
+    pub async fn add_user(&self, user: &str, password: &str, groups: &[String]) -> Result<()> {
+        self.admin.create_user(user, None, password, true).await?;
+        self.admin.set_groups(user, groups).await
+    }
+
+    /// Signs `user` in with `password` (no MFA) and returns their tokens.
+    pub async fn tokens(&self, user: &str, password: &str) -> Result<Tokens> {
+        match self
+            .sign_in
+            .sign_in(user, password)
+            .await
+            .map_err(|e| anyhow!("signing {user} in: {e}"))?
+        {
+            SignInStep::SignedIn(tokens) => Ok(tokens),
+            SignInStep::Challenge { challenge, .. } => {
+                anyhow::bail!("signing {user} in: the pool asks for {challenge:?}")
+            }
+        }
+    }
+
+    /// An access token for `user` in `groups`: the user is created with a generated
+    /// password if new, given exactly those groups, and signed in through Cognito.
+    pub async fn token(&self, user: &str, groups: &[String]) -> Result<String> {
+        let password = generated_password(user);
+        self.add_user(user, &password, groups).await?;
+        Ok(self.tokens(user, &password).await?.access_token)
+    }
+
+    /// Creates the demo users of `path` (`demo/users.toml`) that do not exist yet.
+    pub async fn load_demo_users(&self, path: &std::path::Path) -> Result<Vec<cognito::DemoUser>> {
+        let users = cognito::demo_users(path)?;
+        cognito::load_demo_users(&self.admin, &self.sign_in, &users).await?;
+        Ok(users)
+    }
+}
+
+/// A password that meets the pool's policy, derived from the user name and the pool's
+/// client (local users only: tests, `redress token`).
+fn generated_password(user: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("redress-local-password:{user}").as_bytes());
+    format!("Local-{}-Pw1", hex::encode(&digest[..8]))
 }
 
 /// Sweeps every `every` until `shutdown` turns true. A failed run is logged and the next

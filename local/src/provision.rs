@@ -19,6 +19,9 @@ pub struct Resources {
     pub queues: BTreeMap<String, (String, String)>,
     /// Template parameter → its local value (the keys secret's name).
     pub parameters: BTreeMap<String, String>,
+    /// Cognito user pool and app client logical id → pool id / client id
+    /// ([`crate::cognito`]).
+    pub cognito: BTreeMap<String, String>,
 }
 
 impl Resources {
@@ -276,10 +279,14 @@ pub fn resolve_environment(
                 EnvValue::Ref(id) => match (resources.tables.get(id), resources.queues.get(id)) {
                     (Some(table), _) => table.clone(),
                     (_, Some((url, _))) => url.clone(),
-                    _ => match resources.parameters.get(id).or_else(|| parameters.get(id)) {
-                        Some(value) => value.clone(),
-                        None => bail!(
-                            "{name}: Ref to {id}, which is neither a table nor a queue of the template nor a parameter with a local value"
+                    _ => match (
+                        resources.parameters.get(id).or_else(|| parameters.get(id)),
+                        resources.cognito.get(id),
+                    ) {
+                        (Some(value), _) => value.clone(),
+                        (_, Some(physical)) => physical.clone(),
+                        _ => bail!(
+                            "{name}: Ref to {id}, which is not a table, queue, user pool, app client or parameter with a local value"
                         ),
                     },
                 },

@@ -30,7 +30,9 @@ const skip = (reason) => { throw new Skip(reason); };
 function assert(cond, message) { if (!cond) throw new Error("assertion failed: " + message); }
 function eq(a, b, message) { if (a !== b) throw new Error(`${message}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`); }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const token = (...args) => execFileSync(REDRESS, ["token", ...args], { encoding: "utf8" }).trim();
+// A demo user's access token, signed in through the local Cognito pool (run.sh creates
+// the demo staff of demo/users.toml; REDRESS_PREFIX names the pool).
+const token = (...args) => execFileSync(REDRESS, ["token", ...args, "--demo-users", path.join(ROOT, "demo/users.toml")], { encoding: "utf8" }).trim();
 
 // ------------------------------------------------------------ shared state
 const state = { dialogs: [], offsite: [], requests: [] };
@@ -197,7 +199,7 @@ test("a complaint whose text is <script>alert(1)</script> shows as text everywhe
   await findStatus(page, filed.xss);
   eq((await page.textContent("#complaint-text")).trim(), evil, "the status page shows the script as text");
   await shot(page, "06-status-xss");
-  const tok = token("--user", "demo-billing", "--team", "billing");
+  const tok = token("--user", "demo-billing");
   await signIn(page, `${BASE}/console?lang=en`, tok);
   await page.waitForSelector(`tr[data-reference="${filed.xss.reference}"]`);
   await shot(page, "07-queue-xss");
@@ -213,7 +215,7 @@ test("a complaint whose text is <script>alert(1)</script> shows as text everywhe
 test("a team member sees the complaint in the queue, acknowledges and resolves it", async () => {
   assert(filed.en, "the English complaint was filed");
   const page = await newPage();
-  await signIn(page, `${BASE}/console?lang=en`, token("--user", "demo-billing", "--team", "billing"));
+  await signIn(page, `${BASE}/console?lang=en`, token("--user", "demo-billing"));
   const row = `tr[data-reference="${filed.en.reference}"]`;
   for (let i = 0; i < 20 && !(await page.$(row)); i++) { await sleep(500); await page.click("#filters button[type=submit]"); await sleep(300); }
   await page.waitForSelector(row);
@@ -269,7 +271,7 @@ test("a team member sees the complaint in the queue, acknowledges and resolves i
 
 test("a member of another team cannot read the ticket", async () => {
   const page = await newPage();
-  await signIn(page, `${BASE}/console?lang=en&ticket=${filed.en.reference}`, token("--user", "demo-care", "--team", "customer_care"));
+  await signIn(page, `${BASE}/console?lang=en&ticket=${filed.en.reference}`, token("--user", "demo-care"));
   await page.waitForSelector("[data-error]");
   eq(await page.getAttribute("[data-error]", "data-error"), "forbidden", "403 from the server is shown");
   await page.close();
@@ -296,7 +298,7 @@ test("the borrower answers the survey", async () => {
 
 test("the manager's dashboard shows the change", async () => {
   const page = await newPage();
-  await signIn(page, `${BASE}/dashboard?lang=en`, token("--user", "demo-manager", "--manager"));
+  await signIn(page, `${BASE}/dashboard?lang=en`, token("--user", "demo-manager"));
   await page.waitForSelector("#report > *");
   if (await page.$("[data-error]")) throw new Error("dashboard error: " + (await page.textContent("#report")));
   for (const id of ["#chart-trend svg", "#chart-on-time svg", "#chart-volume svg", "#totals"]) {
@@ -307,10 +309,74 @@ test("the manager's dashboard shows the change", async () => {
   await shot(page, "14-dashboard");
   // The team member may not read reports.
   const member = await newPage();
-  await signIn(member, `${BASE}/dashboard?lang=en`, token("--user", "demo-billing", "--team", "billing"));
+  await signIn(member, `${BASE}/dashboard?lang=en`, token("--user", "demo-billing"));
   await member.waitForSelector("[data-error]");
   eq(await member.getAttribute("[data-error]", "data-error"), "forbidden", "a team member gets 403");
   await member.close();
+  await page.close();
+});
+
+// ------------------------------------------------------------ staff sign-in (issue 9)
+async function signInWithPassword(page, user, password, lang = "en") {
+  await page.goto(`${BASE}/signin?lang=${lang}`);
+  await page.fill("#username", user);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+}
+
+test("a wrong password gets the one generic message", async () => {
+  const page = await newPage();
+  await page.goto(`${BASE}/signin?lang=en`);
+  await shot(page, "20-signin");
+  await signInWithPassword(page, "demo-billing", "Not-The-Password-1");
+  eq((await page.textContent(".alert")).trim(), "The user name or password is not right.", "wrong password");
+  await shot(page, "21-signin-wrong-password");
+  await signInWithPassword(page, "nobody-at-all", "Not-The-Password-1");
+  eq((await page.textContent(".alert")).trim(), "The user name or password is not right.", "unknown user, same words");
+  assert(new URL(page.url()).pathname === "/signin", "still on the sign-in page");
+  await page.close();
+});
+
+test("a team member signs in with a password and lands on the console", async () => {
+  const page = await newPage();
+  await signInWithPassword(page, "demo-billing", "Billing-Demo-2026");
+  eq(new URL(page.url()).pathname, "/console", "a team member lands on the console");
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "redress_session");
+  assert(session && session.httpOnly && session.sameSite === "Strict", "an HttpOnly, SameSite=Strict session cookie");
+  assert(!(await page.evaluate(() => document.cookie)).includes("redress_session"), "scripts cannot read the session");
+  // The console runs on the cookie session: who, and the team's queue.
+  await page.waitForSelector("#workspace:not([hidden])");
+  assert((await page.textContent("#who")).includes("demo-billing"), "the console names the user");
+  await page.waitForSelector("#queue tr[data-reference]");
+  await shot(page, "22-signed-in-console");
+  // Sign-out ends the session: back on the sign-in page, and the queue is refused.
+  await Promise.all([page.waitForNavigation(), page.click("#signout")]);
+  eq(new URL(page.url()).pathname, "/signin", "signed out to the sign-in page");
+  await shot(page, "25-signed-out");
+  const after = await page.evaluate(() => fetch("/console/queue").then((r) => r.status));
+  eq(after, 401, "the queue after sign-out");
+  await page.close();
+});
+
+test("a manager signs in with a password and lands on the dashboard", async () => {
+  const page = await newPage();
+  await signInWithPassword(page, "demo-manager", "Manager-Demo-2026", "zh");
+  eq(new URL(page.url()).pathname, "/dashboard", "a manager lands on the dashboard");
+  await page.waitForSelector("#report > *");
+  if (await page.$("[data-error]")) throw new Error("dashboard error: " + (await page.textContent("#report")));
+  await shot(page, "23-signed-in-dashboard");
+  await page.close();
+});
+
+test("a user with an authenticator is asked for the one-time code", async () => {
+  const page = await newPage();
+  await signInWithPassword(page, "demo-hardship", "Hardship-Demo-2026");
+  assert(await page.$("form[data-step=mfa_code]"), "the one-time code is asked for");
+  await shot(page, "24-signin-one-time-code");
+  await page.fill("#code", "123456");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  eq(new URL(page.url()).pathname, "/console", "signed in after the code");
   await page.close();
 });
 

@@ -48,7 +48,11 @@ async fn spawn_app_with(deliver_notifications: bool) -> TestApp {
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
         .with_test_writer()
         .try_init();
-    for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"] {
+    for var in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+    ] {
         assert!(
             std::env::var_os(var).is_some(),
             "{var} is not set: run the tests with scripts/test.sh, which starts the local stack"
@@ -208,8 +212,9 @@ impl TestApp {
         Ok(out.items.unwrap_or_default())
     }
 
-    /// A development token for a team member (or a manager with `teams` empty).
-    pub fn token(&self, user: &str, teams: &[&str], manager: bool) -> String {
+    /// An access token from the test's Cognito pool (moto) for a team member (or a
+    /// manager with `teams` empty): the user is created in those groups and signed in.
+    pub async fn token(&self, user: &str, teams: &[&str], manager: bool) -> String {
         let mut groups: Vec<String> = teams
             .iter()
             .map(|t| redress_local::auth::team_group(t))
@@ -217,7 +222,16 @@ impl TestApp {
         if manager {
             groups.push("managers".into());
         }
-        redress_local::auth::mint(user, &groups, 1).unwrap()
+        self.token_in(user, &groups).await
+    }
+
+    /// An access token for `user` in exactly `groups`.
+    pub async fn token_in(&self, user: &str, groups: &[String]) -> String {
+        self.pipeline
+            .staff
+            .token(user, groups)
+            .await
+            .expect("a test user signs in through Cognito")
     }
 
     /// GET with a bearer token; returns status and JSON body.
@@ -288,7 +302,11 @@ pub mod bench {
 
     /// Fails with the command to run unless the local stack's endpoints are set.
     pub fn require_local_stack() -> Result<()> {
-        for var in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"] {
+        for var in [
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_SQS",
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+        ] {
             if std::env::var_os(var).is_none() {
                 bail!("{var} is not set: start the local stack (eval \"$(bash scripts/stack.sh start)\")");
             }

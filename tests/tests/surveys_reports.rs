@@ -114,8 +114,8 @@ fn bucketed_quantile(minutes: &[i64], num: usize, den: usize) -> f64 {
 #[tokio::test]
 async fn reports_match_figures_worked_out_by_hand_and_surveys_count_once() {
     let app = spawn_app().await;
-    let alice = app.token("alice", &["billing"], false);
-    let manager = app.token("mary", &[], true);
+    let alice = app.token("alice", &["billing"], false).await;
+    let manager = app.token("mary", &[], true).await;
     let cases = [
         Case {
             phone: "13800000001",

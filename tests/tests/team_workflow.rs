@@ -28,7 +28,7 @@ fn actions(events: &Value) -> Vec<String> {
 async fn a_ticket_goes_through_every_stage_and_its_history_shows_each_event_once_in_order() {
     let app = spawn_app().await;
     let reference = billing_ticket(&app).await;
-    let alice = app.token("alice", &["billing"], false);
+    let alice = app.token("alice", &["billing"], false).await;
 
     let v = app
         .act_ok(&alice, &reference, 1, json!({"action": "acknowledge"}))
@@ -115,8 +115,8 @@ async fn a_ticket_goes_through_every_stage_and_its_history_shows_each_event_once
 async fn of_two_concurrent_resolves_one_wins_and_the_other_gets_409() {
     let app = spawn_app().await;
     let reference = billing_ticket(&app).await;
-    let alice = app.token("alice", &["billing"], false);
-    let carol = app.token("carol", &["billing"], false);
+    let alice = app.token("alice", &["billing"], false).await;
+    let carol = app.token("carol", &["billing"], false).await;
     let v = app
         .act_ok(&alice, &reference, 1, json!({"action": "acknowledge"}))
         .await;
@@ -154,7 +154,7 @@ async fn of_two_concurrent_resolves_one_wins_and_the_other_gets_409() {
 #[tokio::test]
 async fn the_queue_lists_a_teams_open_tickets_by_nearest_deadline_with_filters_and_pages() {
     let app = spawn_app().await;
-    let alice = app.token("alice", &["billing"], false);
+    let alice = app.token("alice", &["billing"], false).await;
     let mut refs = Vec::new();
     for days_ago in [1, 5, 3] {
         let mut form = complaint_form();

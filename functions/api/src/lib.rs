@@ -19,6 +19,7 @@ pub mod auth;
 mod complaints;
 pub mod http_error;
 mod reports;
+pub mod signin;
 mod surveys;
 mod tickets;
 pub(crate) mod views;
@@ -49,6 +50,8 @@ pub struct ApiDeps<S, Q> {
     pub secrets: StatusSecrets,
     /// Signs and checks survey invitation tokens.
     pub survey_tokens: SurveyTokens,
+    /// Staff sign-in and token checks (Cognito).
+    pub auth: auth::StaffAuth,
     /// The clock (a port, so tests set and move it).
     pub clock: Arc<dyn Clock>,
 }
@@ -56,13 +59,14 @@ pub struct ApiDeps<S, Q> {
 impl ApiDeps<DynamoStore, SqsQueues> {
     /// Builds the dependencies from the function's environment (`TICKETS_TABLE`,
     /// `COMPLAINTS_QUEUE_URL`, `SURVEYS_QUEUE_URL`, `NOTIFICATIONS_QUEUE_URL`,
-    /// `STATUS_HMAC_KEY`, `SURVEY_TOKEN_KEY`).
+    /// `STATUS_HMAC_KEY`, `SURVEY_TOKEN_KEY`, `USER_POOL_ID`, `USER_POOL_CLIENT_ID`).
     pub fn from_env(
         vars: &dyn VarSource,
         aws: &SdkConfig,
         config: Arc<DomainConfig>,
     ) -> Result<Self, EnvError> {
         let sqs = aws_sdk_sqs::Client::new(aws);
+        let secrets = StatusSecrets::from_ring(env::required_keyring(vars, "STATUS_HMAC_KEY")?);
         let store = DynamoStore::new(
             aws_sdk_dynamodb::Client::new(aws),
             env::required(vars, "TICKETS_TABLE")?,
@@ -78,7 +82,8 @@ impl ApiDeps<DynamoStore, SqsQueues> {
                 surveys: SqsQueue::new(sqs.clone(), env::required(vars, "SURVEYS_QUEUE_URL")?),
                 notifications: SqsQueue::new(sqs, env::required(vars, "NOTIFICATIONS_QUEUE_URL")?),
             },
-            secrets: StatusSecrets::from_ring(env::required_keyring(vars, "STATUS_HMAC_KEY")?),
+            auth: auth::StaffAuth::from_env(vars, aws, &secrets)?,
+            secrets,
             survey_tokens: SurveyTokens::from_ring(env::required_keyring(
                 vars,
                 "SURVEY_TOKEN_KEY",
@@ -102,6 +107,37 @@ where
         + Sync,
     Q: ComplaintQueue + SurveyQueue + Notifier + Sync,
 {
+    // Staff sessions: the pool's keys for the token shown, and a cookie session's access
+    // token renewed before the request is routed.
+    deps.auth.prepare(&request).await;
+    let (request, session_cookies) = auth::refresh_session(&deps.auth, request).await;
+    let mut response = route(deps, request).await;
+    for c in session_cookies {
+        if let Ok(v) = lambda_http::http::HeaderValue::from_str(&c) {
+            response
+                .headers_mut()
+                .append(lambda_http::http::header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+async fn route<S, Q>(deps: &ApiDeps<S, Q>, request: Request) -> Response<Body>
+where
+    S: SubmissionLog
+        + ComplaintLookup
+        + TicketStore
+        + Outbox
+        + TeamQueue
+        + SurveyLookup
+        + MetricsReader
+        + Sync,
+    Q: ComplaintQueue + SurveyQueue + Notifier + Sync,
+{
+    // Staff sign-in and sign-out pages.
+    if let Some(response) = signin::route(deps, &request).await {
+        return response;
+    }
     // The web pages (borrower form, console, dashboard) are served by this function too.
     if let Some(response) = web::route(deps, &request).await {
         return response;

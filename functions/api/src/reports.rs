@@ -44,7 +44,7 @@ pub(crate) fn report_query<S, Q>(
     request: &Request,
     kind: &str,
 ) -> Result<ReportQuery, ApiError> {
-    let who = Principal::from_request(request).ok_or(ApiError::Unauthorized)?;
+    let who = Principal::from_request(&deps.auth, request).ok_or(ApiError::Unauthorized)?;
     if !who.manager {
         return Err(ApiError::Forbidden);
     }
@@ -309,6 +309,7 @@ mod tests {
             queue: (),
             secrets: StatusSecrets::new(b"k"),
             survey_tokens: SurveyTokens::new(b"k"),
+            auth: crate::auth::StaffAuth::for_tests(),
             clock: Arc::new(TestClock::at(
                 Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap(),
             )),

@@ -36,8 +36,8 @@ use tracing::info;
 const DEFAULT_PAGE: u32 = 25;
 const MAX_PAGE: u32 = 100;
 
-fn principal(request: &Request) -> Result<Principal, ApiError> {
-    Principal::from_request(request).ok_or(ApiError::Unauthorized)
+fn principal(auth: &crate::auth::StaffAuth, request: &Request) -> Result<Principal, ApiError> {
+    Principal::from_request(auth, request).ok_or(ApiError::Unauthorized)
 }
 
 fn query<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
@@ -79,7 +79,7 @@ pub(crate) async fn queue_page<S, Q>(
 where
     S: TeamQueue + Sync,
 {
-    let who = principal(request)?;
+    let who = principal(&deps.auth, request)?;
     let now = deps.clock.now();
     let team = match query(request, "team") {
         Some(team) => {
@@ -243,7 +243,7 @@ pub(crate) async fn ticket_page<S, Q>(
 where
     S: TicketStore + Sync,
 {
-    let who = principal(request)?;
+    let who = principal(&deps.auth, request)?;
     let (ticket, events) = load(deps, &who, reference).await?;
     if who.contact_access {
         info!(reference = %ticket.reference, user = %who.user, "contact details shown unmasked");
@@ -259,7 +259,7 @@ pub(crate) async fn history<S, Q>(
 where
     S: TicketStore + Sync,
 {
-    let who = principal(request)?;
+    let who = principal(&deps.auth, request)?;
     let (ticket, events) = load(deps, &who, reference).await?;
     json_view(
         StatusCode::OK,
@@ -279,7 +279,7 @@ where
     S: TicketStore + Outbox + Sync,
     Q: Notifier + Sync,
 {
-    let who = principal(request)?;
+    let who = principal(&deps.auth, request)?;
     let body = json_body(request)?;
     let Value::Object(mut fields) = body else {
         return Err(ApiError::Validation(vec![

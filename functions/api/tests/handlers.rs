@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use lambda_http::{Body, Request, Response};
+use redress_api::auth::StaffAuth;
 use redress_api::ApiDeps;
+use redress_aws::jwks::testing;
 use redress_domain::borrower::BorrowerKeyer;
 use redress_domain::config::DomainConfig;
 use redress_domain::ports::{NotificationKind, StoreFailure, TestClock};
@@ -13,7 +15,7 @@ use redress_domain::reference::StatusSecrets;
 use redress_domain::survey::SurveyTokens;
 use redress_domain::ticket::{AuditAction, Ticket, TicketStatus};
 use redress_intake::IntakeDeps;
-use redress_memory::{MemoryQueues, MemoryStore};
+use redress_memory::{MemoryQueues, MemorySignIn, MemoryStore, MemoryThrottle};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -42,6 +44,7 @@ fn app() -> App {
             queue: queues.clone(),
             secrets: StatusSecrets::new(b"status-key"),
             survey_tokens: SurveyTokens::new(b"survey-key"),
+            auth: staff_auth(),
             clock: Arc::new(clock.clone()),
         },
         intake: IntakeDeps {
@@ -54,6 +57,21 @@ fn app() -> App {
         queues,
         clock,
     }
+}
+
+/// Staff authentication against the test pool: tokens are RS256-signed with its key and
+/// checked by the api exactly as Cognito's are.
+fn staff_auth() -> StaffAuth {
+    let mint: redress_memory::signin::Mint = Arc::new(|user: &str, groups: &[String]| {
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+        testing::access_token(user, &groups)
+    });
+    StaffAuth::new(
+        Arc::new(testing::verifier()),
+        Arc::new(MemorySignIn::new(mint)),
+        Arc::new(MemoryThrottle::new()),
+        &StatusSecrets::new(b"status-key"),
+    )
 }
 
 /// A valid complaint form (routed to billing); tests change what they need.
@@ -78,8 +96,7 @@ enum Caller<'a> {
     ContactAccess(&'a str, &'a str),
 }
 
-/// An API Gateway v2 event as the HTTP API sends it, with the JWT authorizer's claims
-/// when there is a caller.
+/// An API Gateway v2 event as the HTTP API sends it, with the caller's access token.
 fn event(
     method: &str,
     target: &str,
@@ -122,14 +139,23 @@ fn event(
             .collect();
         event["queryStringParameters"] = Value::Object(params);
     }
-    let claims = match caller {
-        Caller::Anonymous => None,
-        Caller::Member(user, team) => Some((user, format!("[team-{team}]"))),
-        Caller::Manager(user) => Some((user, "[managers]".to_string())),
-        Caller::ContactAccess(user, team) => Some((user, format!("[team-{team} contact-access]"))),
+    // The caller shows a test-pool access token, as the console and scripts do.
+    let groups: Vec<String> = match caller {
+        Caller::Anonymous => vec![],
+        Caller::Member(_, team) => vec![format!("team-{team}")],
+        Caller::Manager(_) => vec!["managers".to_string()],
+        Caller::ContactAccess(_, team) => vec![format!("team-{team}"), "contact-access".into()],
     };
-    if let Some((user, groups)) = claims {
-        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"username": user, "cognito:groups": groups}, "scopes": null}});
+    let user = match caller {
+        Caller::Anonymous => None,
+        Caller::Member(user, _) | Caller::Manager(user) | Caller::ContactAccess(user, _) => {
+            Some(user)
+        }
+    };
+    if let Some(user) = user {
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+        event["headers"]["authorization"] =
+            json!(format!("Bearer {}", testing::access_token(user, &groups)));
     }
     lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
 }

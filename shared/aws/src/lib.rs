@@ -2,13 +2,16 @@
 //! the item mapping, error sorting, and the start-up plumbing every function shares.
 
 pub mod attr;
+pub mod cognito;
 pub mod env;
 pub mod errors;
+pub mod jwks;
 pub mod keys;
 pub mod metrics;
 pub mod outbox;
 pub mod queue;
 pub mod secrets;
+pub mod signin_throttle;
 pub mod store;
 pub mod sweep;
 pub mod telemetry;

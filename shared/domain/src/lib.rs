@@ -17,6 +17,7 @@ pub mod reference;
 pub mod repeat;
 pub mod report;
 pub mod routing;
+pub mod signin;
 pub mod sla;
 pub mod survey;
 pub mod taxonomy;

@@ -12,6 +12,9 @@
 //! Failures can be injected ([`MemoryStore::fail_next`], [`MemoryQueues::fail_next`])
 //! to test how handlers answer a throttled or broken dependency.
 
+pub mod signin;
+pub use signin::{MemorySignIn, MemoryThrottle};
+
 use chrono::{DateTime, Duration, Utc};
 use redress_domain::assess::{BorrowerIndexEntry, ComplaintMessage};
 use redress_domain::borrower::BorrowerKey;

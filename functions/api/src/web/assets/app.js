@@ -1,6 +1,8 @@
 // Redress pages: progressive enhancement only. The borrower form works without this.
-// Staff pages: the bearer token lives in sessionStorage (this tab only) and is sent in
-// the Authorization header; the server renders every fragment (already escaped), and
+// Staff pages: the session of the sign-in page (/signin) lives in HttpOnly cookies this
+// script never sees (it asks /signin/session who is signed in and for the CSRF token of
+// its actions); a pasted bearer token lives in sessionStorage (this tab only) and is
+// sent in the Authorization header; the server renders every fragment (already escaped), and
 // anything built here from data uses textContent, never innerHTML.
 "use strict";
 (function () {
@@ -50,6 +52,13 @@
 
   // ---------------------------------------------------------------- staff sign-in
   function token() { return sessionStorage.getItem(KEY); }
+  // The cookie session (from /signin/session): user, teams, manager, csrf_token.
+  var SESSION = null;
+  function authHeaders(extra) {
+    var h = extra || {};
+    if (token()) h.Authorization = "Bearer " + token();
+    return h;
+  }
   function claims(tok) {
     try {
       var p = tok.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
@@ -78,6 +87,16 @@
     return true;
   }
   function signOut(message) {
+    if (SESSION) {
+      // End the cookie session on the server (the pool revokes the refresh token).
+      var f = document.createElement("form");
+      f.method = "post"; f.action = "/signout";
+      [["csrf_token", SESSION.csrf_token], ["lang", lang]].forEach(function (kv) {
+        var i = document.createElement("input"); i.type = "hidden"; i.name = kv[0]; i.value = kv[1]; f.appendChild(i);
+      });
+      document.body.appendChild(f); f.submit();
+      return;
+    }
     sessionStorage.removeItem(KEY);
     $("#workspace").hidden = true;
     $("#signin").hidden = false;
@@ -133,7 +152,7 @@
 
   // Fetches a server-rendered fragment with the token.
   function fragment(url, target) {
-    return fetch(url, { headers: { Authorization: "Bearer " + token() } }).then(function (r) {
+    return fetch(url, { headers: authHeaders(), credentials: "same-origin" }).then(function (r) {
       if (r.status === 401) { signOut(t("Your sign-in has expired: sign in again.", "登录已过期，请重新登录。")); return null; }
       return r.text().then(function (html) { target.innerHTML = html; tick(); return r.status; });
     }).catch(function () { flash(t("The network is unavailable.", "网络不可用。"), true); });
@@ -168,9 +187,16 @@
       if (!el.name) return;
       body[el.name] = el.name === "expected_version" ? parseInt(el.value, 10) : el.value;
     });
-    return fetch("/tickets/" + encodeURIComponent(ref) + "/actions", {
+    // A cookie session posts to the console's route (the JSON route's authorizer reads
+    // only the Authorization header), with the CSRF token.
+    var cookie = SESSION && !token();
+    var url = (cookie ? "/console/tickets/" : "/tickets/") + encodeURIComponent(ref) + "/actions";
+    var headers = cookie ? { "x-csrf-token": SESSION.csrf_token } : authHeaders();
+    headers["content-type"] = "application/json";
+    return fetch(url, {
       method: "POST",
-      headers: { Authorization: "Bearer " + token(), "content-type": "application/json" },
+      credentials: "same-origin",
+      headers: headers,
       body: JSON.stringify(body)
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
@@ -212,7 +238,7 @@
       var f = e.target.closest("form.act");
       if (f) { e.preventDefault(); flash(""); act(f); }
     });
-    window.addEventListener("popstate", function () { if (token()) load(); });
+    window.addEventListener("popstate", function () { if (token() || SESSION) load(); });
   }
 
   // ---------------------------------------------------------------- the dashboard
@@ -225,7 +251,7 @@
     document.addEventListener("click", function (e) {
       var b = e.target.closest("[data-csv]");
       if (!b) return;
-      fetch(b.getAttribute("data-csv"), { headers: { Authorization: "Bearer " + token(), Accept: "text/csv" } })
+      fetch(b.getAttribute("data-csv"), { headers: authHeaders({ Accept: "text/csv" }), credentials: "same-origin" })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.blob(); })
         .then(function (blob) {
           var a = document.createElement("a");
@@ -238,5 +264,31 @@
     });
   }
 
-  if (signedIn()) load();
+  // Signed in with the sign-in page? Otherwise offer it above the token form.
+  function cookieSession() {
+    return fetch("/signin/session", { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) return null;
+      return r.json();
+    }).then(function (j) {
+      if (!j) {
+        var p = document.createElement("p");
+        var a = document.createElement("a");
+        a.className = "button primary"; a.id = "password-signin";
+        a.href = "/signin?lang=" + lang + "&next=/" + page;
+        a.textContent = t("Sign in with your user name and password", "使用用户名和密码登录");
+        p.appendChild(a);
+        var panel = $("#signin"); panel.insertBefore(p, panel.firstChild.nextSibling);
+        return;
+      }
+      SESSION = j;
+      $("#signin").hidden = true;
+      $("#workspace").hidden = false;
+      $("#who").textContent = t("Signed in as ", "当前用户：") + j.user +
+        (j.manager ? t(" (manager)", "（经理）") : "") + (j.teams.length ? " (" + j.teams.join(", ") + ")" : "");
+      var select = $("select[name=team]");
+      if (j.teams.length && select) select.value = j.teams[0];
+      load();
+    }).catch(function () {});
+  }
+  if (signedIn()) load(); else cookieSession();
 })();
