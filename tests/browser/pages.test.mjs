@@ -100,6 +100,39 @@ async function signIn(page, url, tok) {
   await page.waitForSelector("#workspace:not([hidden])");
 }
 
+
+// What the notifier delivered for a ticket, read as an operator would: `redress outbox
+// --bodies` lists the delivery records of the tickets table with each message's text
+// from moto's record of what SES/SNS sent. Returns the text of the `template`
+// (`acknowledgement.zh`, `survey_invitation.en` …) delivery of `reference`, polling
+// until the notifier has sent it.
+async function delivered(reference, template) {
+  const table = `${process.env.REDRESS_PREFIX}-TicketsTable`;
+  for (let i = 0; i < 60; i++) {
+    let out = "";
+    // moto's /moto-api/data.json can fail while moto is busy: try again.
+    try { out = execFileSync(REDRESS, ["outbox", "--days", "1", "--bodies", "--table", table], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }); } catch (e) { await sleep(500); continue; }
+    const lines = out.split("\n");
+    for (let j = 0; j < lines.length; j++) {
+      const cols = lines[j].split(/\s+/);
+      if (lines[j].startsWith("    |") || !cols.includes(reference) || !cols.includes(template)) continue;
+      eq(cols[2], "sent", `the ${template} of ${reference} was sent`);
+      const body = [];
+      for (let k = j + 1; k < lines.length && lines[k].startsWith("    |"); k++) body.push(lines[k].replace(/^    \| ?/, ""));
+      return { channel: cols[3], to: lines[j].slice(lines[j].indexOf(reference) + reference.length).trim(), text: body.join("\n") };
+    }
+    await sleep(500);
+  }
+  throw new Error(`no ${template} delivery for ${reference} in redress outbox`);
+}
+// The one link to this pipeline in a message.
+function linkIn(text) {
+  const links = text.match(/https?:\/\/[^\s"<>）)，。]+/g) || [];
+  const ours = links.filter((l) => l.startsWith(BASE));
+  eq(ours.length, 1, "one link to the pipeline in: " + text);
+  return ours[0];
+}
+
 // -------------------------------------------------------------------- the tests
 const filed = {};
 
@@ -279,12 +312,13 @@ test("a member of another team cannot read the ticket", async () => {
 
 test("the borrower answers the survey", async () => {
   assert(filed.en, "the English complaint was resolved");
-  let surveyPath;
-  try {
-    surveyPath = execFileSync(path.join(ROOT, ".local/venv/bin/python3"), [path.join(ROOT, "tests/browser/invitation.py"), process.env.REDRESS_PREFIX, filed.en.reference], { encoding: "utf8" }).trim();
-  } catch (e) { throw new Error("no survey invitation on the notifications queue: " + e.message); }
+  // The English complaint left a phone only: the invitation went by SMS.
+  const sms = await delivered(filed.en.reference, "survey_invitation.en");
+  eq(sms.channel, "sms", "a borrower with only a phone gets an SMS");
+  const surveyPath = new URL(linkIn(sms.text)).pathname + new URL(linkIn(sms.text)).search;
   const page = await newPage();
-  await page.goto(`${BASE}${surveyPath}&lang=en`);
+  assert(surveyPath.includes("lang=en"), "the invitation links the survey in English: " + surveyPath);
+  await page.goto(`${BASE}${surveyPath}`);
   await shot(page, "15-survey");
   await page.check("input[name=csat][value='5']");
   await page.check("input[name=nps][value='9']");
@@ -378,6 +412,137 @@ test("a user with an authenticator is asked for the one-time code", async () => 
   await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
   eq(new URL(page.url()).pathname, "/console", "signed in after the code");
   await page.close();
+});
+
+
+// ------------------------------------------------- the whole journey (issue 9, item 4)
+// Everything goes through the real delivery path: the notifier sends by SES/SNS on moto,
+// and the borrower's links are read from what was sent (`redress outbox --bodies`).
+async function answersOnDashboard(page) {
+  await page.selectOption("#report-filters select[name=report]", "satisfaction");
+  // Drop the shown report, so what is read next is the fresh one.
+  await page.evaluate(() => document.querySelector("#totals")?.remove());
+  await page.click("#report-filters button[type=submit]");
+  await page.waitForSelector("#totals tr[data-figure=answers]");
+  const cell = await page.textContent("#totals tr[data-figure=answers] td.num");
+  return parseInt(cell.replace(/[^0-9]/g, "") || "0", 10);
+}
+
+test("the whole journey: filed in Chinese, e-mailed, worked after a password sign-in, answered, seen on the dashboard", async () => {
+  // A manager signs in with a password and notes how many survey answers there are.
+  const manager = await newPage();
+  await signInWithPassword(manager, "demo-manager", "Manager-Demo-2026");
+  eq(new URL(manager.url()).pathname, "/dashboard", "the manager lands on the dashboard");
+  await manager.waitForSelector("#report > *");
+  // Earlier tests' survey answers may still be on their way: read until the count is still.
+  let answersBefore = await answersOnDashboard(manager);
+  for (let i = 0; i < 20; i++) {
+    await sleep(1000);
+    const again = await answersOnDashboard(manager);
+    if (again === answersBefore) break;
+    answersBefore = again;
+  }
+
+  // 1. A borrower files in Chinese, with an e-mail address and consent to contact.
+  const borrower = await newPage();
+  const text = "贷款合同里没有写明的服务费三百元被直接从我的账户扣走了，请退还这笔费用。";
+  await fileComplaint(borrower, { lang: "zh", category: "fees_interest", product: "personal_loan", name: "王芳", text, email: "wangfang@example.com" });
+  const receipt = await readReceipt(borrower);
+  await shot(borrower, "30-journey-received-zh");
+
+  // 2. The acknowledgement e-mail arrives, in Chinese, with the status link.
+  const ack = await delivered(receipt.reference, "acknowledgement.zh");
+  eq(ack.channel, "email", "the acknowledgement goes by e-mail");
+  assert(ack.to.includes("@example.com") && !ack.to.includes("wangfang"), "the outbox masks the address: " + ack.to);
+  assert(ack.text.includes(`我们已收到您的投诉 ${receipt.reference}`), "a Chinese subject with the reference: " + ack.text);
+  await borrower.goto(linkIn(ack.text));
+  eq(await borrower.inputValue("#reference"), receipt.reference, "the e-mail's link fills in the reference");
+  await borrower.fill("#secret", receipt.secret);
+  await Promise.all([borrower.waitForNavigation(), borrower.click("button[type=submit]")]);
+  await borrower.waitForSelector("#team");
+  await shot(borrower, "31-journey-status-from-email-zh");
+
+  // 3. A billing team member signs in with a password from the console's sign-in panel.
+  const member = await newPage();
+  await member.goto(`${BASE}/console?lang=en`);
+  await Promise.all([member.waitForNavigation(), member.click("#password-signin")]);
+  eq(new URL(member.url()).pathname, "/signin", "the console sends to the sign-in page");
+  await member.fill("#username", "demo-billing");
+  await member.fill("#password", "Billing-Demo-2026");
+  await shot(member, "32-journey-signin");
+  await Promise.all([member.waitForNavigation(), member.click("button[type=submit]")]);
+  eq(new URL(member.url()).pathname, "/console", "back on the console, signed in");
+  await member.waitForSelector("#workspace:not([hidden])");
+  const row = `tr[data-reference="${receipt.reference}"]`;
+  for (let i = 0; i < 20 && !(await member.$(row)); i++) { await sleep(500); await member.click("#filters button[type=submit]"); await sleep(300); }
+  await member.waitForSelector(row);
+  await member.click(`a[data-ticket="${receipt.reference}"]`);
+  await member.waitForSelector("#ticket-text");
+  eq((await member.textContent("#ticket-text")).trim(), text, "the ticket shows the complaint");
+  const step = async (action, fill) => {
+    await member.waitForSelector(`form[data-action=${action}]`);
+    if (fill) await fill(member.locator(`form[data-action=${action}]`));
+    await member.click(`form[data-action=${action}] button[type=submit]`);
+    await member.waitForFunction((a) => (document.querySelector("#console-message")?.textContent || "").includes(a), action);
+  };
+  await step("acknowledge");
+  await member.waitForSelector("#ticket-status.status-acknowledged");
+  await step("start_analysis");
+  await member.waitForSelector("#ticket-status.status-under_analysis");
+  await step("resolve", async (f) => {
+    await f.locator("select[name=code]").selectOption("upheld");
+    await f.locator("textarea[name=summary]").fill("经核查，该服务费未在合同中披露，我们已全额退还 300 元。");
+  });
+  await member.waitForSelector("#ticket-status.status-resolved");
+  await shot(member, "33-journey-resolved");
+  const events = await member.$$eval(".history li", (els) => els.map((e) => e.textContent));
+  assert(events.some((e) => e.includes("demo-billing")), "the history names who acted: " + events.join(" | "));
+
+  // 4. A member of another team is refused the ticket; a wrong password is refused.
+  const other = await newPage();
+  await signInWithPassword(other, "demo-care", "Customer-Demo-2026");
+  await other.goto(`${BASE}/console?lang=en&ticket=${receipt.reference}`);
+  await other.waitForSelector("[data-error]");
+  eq(await other.getAttribute("[data-error]", "data-error"), "forbidden", "another team's member gets 403");
+  await shot(other, "34-journey-other-team-refused");
+  const action = await other.evaluate(async (ref) => {
+    const who = await (await fetch("/signin/session")).json();
+    const r = await fetch(`/console/tickets/${ref}/actions`, { method: "POST", headers: { "x-csrf-token": who.csrf_token, "content-type": "application/json" }, body: JSON.stringify({ action: "add_note", text: "not my team", expected_version: 1 }) });
+    return r.status;
+  }, receipt.reference);
+  eq(action, 403, "another team's member cannot act on the ticket either");
+  const wrong = await newPage();
+  await signInWithPassword(wrong, "demo-billing", "Billing-Demo-2025");
+  eq((await wrong.textContent(".alert")).trim(), "The user name or password is not right.", "a wrong password gets the generic message");
+  eq(new URL(wrong.url()).pathname, "/signin", "and no session");
+  assert(!(await wrong.context().cookies()).some((c) => c.name === "redress_session"), "no session cookie");
+  await shot(wrong, "35-journey-wrong-password");
+
+  // 5. The borrower receives the resolution and the survey link, opens it and answers.
+  const resolution = await delivered(receipt.reference, "resolution.zh");
+  assert(resolution.text.includes("全额退还 300 元"), "the resolution e-mail carries the summary: " + resolution.text);
+  const invitation = await delivered(receipt.reference, "survey_invitation.zh");
+  eq(invitation.channel, "email", "the survey invitation goes by e-mail");
+  await borrower.goto(linkIn(invitation.text));
+  eq(await borrower.getAttribute("html", "lang"), "zh-CN", "the survey opens in Chinese");
+  await shot(borrower, "36-journey-survey-zh");
+  await borrower.check("input[name=csat][value='4']");
+  await borrower.check("input[name=nps][value='8']");
+  await borrower.check("input[name=solved][value=yes]");
+  await borrower.fill("#comment", "处理得很快，谢谢。");
+  await Promise.all([borrower.waitForNavigation(), borrower.click("button[type=submit]")]);
+  assert((await borrower.textContent("main")).includes("您的回答已记录"), "the answer is recorded");
+  await shot(borrower, "37-journey-survey-thanks-zh");
+
+  // 6. The manager sees the answer on the dashboard.
+  let answersAfter = answersBefore;
+  for (let i = 0; i < 30 && answersAfter <= answersBefore; i++) {
+    await sleep(500);
+    answersAfter = await answersOnDashboard(manager);
+  }
+  eq(answersAfter, answersBefore + 1, "the dashboard counts the borrower's answer");
+  await shot(manager, "38-journey-dashboard-answer");
+  for (const p of [manager, borrower, member, other, wrong]) await p.close();
 });
 
 // ------------------------------------------------------------------------ main

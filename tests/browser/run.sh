@@ -12,7 +12,7 @@ PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 PREFIX="browser-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 LOG="$ROOT/artifacts/browser-pipeline.log"
 mkdir -p "$ROOT/artifacts/screenshots"
-target/debug/redress-local --listen "127.0.0.1:$PORT" --prefix "$PREFIX" --retry-after 1 --sweep-every 0 --no-deliver \
+target/debug/redress-local --listen "127.0.0.1:$PORT" --prefix "$PREFIX" --retry-after 1 --sweep-every 0 \
     --demo-users demo/users.toml >"$LOG" 2>&1 &
 PIPELINE=$!
 trap 'kill "$PIPELINE" 2>/dev/null || true; wait "$PIPELINE" 2>/dev/null || true' EXIT

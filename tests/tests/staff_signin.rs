@@ -609,7 +609,7 @@ async fn a_direct_invocation_with_made_up_claims_gets_nothing() {
 }
 
 #[tokio::test]
-async fn disabled_users_cannot_sign_in() {
+async fn administrators_add_list_regroup_and_disable_users() {
     let app = spawn_app().await;
     let staff = &app.pipeline.staff;
     let password = redress_cli::user::add(
@@ -624,6 +624,15 @@ async fn disabled_users_cannot_sign_in() {
     let tom = listed.iter().find(|u| u.username == "tom").unwrap();
     assert_eq!(tom.groups, ["team-fraud"]);
     assert_eq!(tom.status, "FORCE_CHANGE_PASSWORD");
+    // `redress user groups tom --team hardship --contact-access` moves him.
+    staff
+        .admin
+        .set_groups("tom", &["team-hardship".into(), "contact-access".into()])
+        .await
+        .unwrap();
+    let mut groups = staff.admin.groups_of("tom").await.unwrap();
+    groups.sort();
+    assert_eq!(groups, ["contact-access", "team-hardship"]);
     // The temporary password works (and asks for a new one) until the user is disabled.
     assert!(matches!(
         staff.sign_in.sign_in("tom", &password).await,

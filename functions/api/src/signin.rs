@@ -22,13 +22,16 @@
 
 use crate::auth::{self, session, Principal};
 use crate::web::csrf::{self, CsrfKey};
-use crate::web::html::{esc, html_response, Lang, Page};
+use crate::web::html::{html_response, Lang};
+use crate::web::layout::{page, PageMeta};
+use crate::web::messages::{wait_seconds, Msg};
 use crate::web::{cookie, is_https, query, Form};
 use crate::ApiDeps;
 use base64::Engine;
 use chrono::Utc;
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
+use maud::{html, Markup};
 use redress_aws::jwks::TokenUse;
 use redress_domain::ports::{Notifier, Outbox, TicketStore};
 use redress_domain::signin::{Challenge, SignInError, SignInStep, ThrottlePolicy, Tokens};
@@ -216,121 +219,85 @@ struct Screen<'a> {
     message: Option<(&'a str, bool)>,
 }
 
-fn field(id: &str, label: &str, kind: &str, autocomplete: &str, value: &str) -> String {
-    format!(
-        "<div class=\"field\"><label for=\"{id}\">{}</label>\
-<input id=\"{id}\" name=\"{id}\" type=\"{kind}\" autocomplete=\"{autocomplete}\" maxlength=\"{MAX_FIELD}\" value=\"{}\" required></div>",
-        esc(label),
-        esc(value)
-    )
+/// One input of the form.
+fn field(id: &str, label: &str, kind: &str, autocomplete: &str, value: &str) -> Markup {
+    html! {
+        div class="field" {
+            label for=(id) { (label) }
+            input id=(id) name=(id) type=(kind) autocomplete=(autocomplete) maxlength=(MAX_FIELD)
+                value=(value) required;
+        }
+    }
 }
 
-fn render(screen: &Screen) -> String {
+/// The sign-in page at its current step.
+fn render(screen: &Screen) -> Markup {
     let l = screen.lang;
     let (step, title, fields) = match &screen.view {
         View::Password { user } => (
             "password",
-            l.t("Staff sign-in", "员工登录"),
-            format!(
-                "{}{}",
-                field("username", l.t("User name", "用户名"), "text", "username", user),
-                field(
-                    "password",
-                    l.t("Password", "密码"),
-                    "password",
-                    "current-password",
-                    ""
-                )
-            ),
+            Msg::StaffSignIn,
+            html! {
+                (field("username", l.msg(Msg::UserName), "text", "username", user))
+                (field("password", l.msg(Msg::Password), "password", "current-password", ""))
+            },
         ),
         View::NewPassword => (
             "new_password",
-            l.t("Choose a new password", "设置新密码"),
-            format!(
-                "<p class=\"hint\">{}</p>{}{}",
-                esc(l.t(
-                    "This is your first sign-in. Choose your own password: at least 12 characters, with upper- and lower-case letters and a digit.",
-                    "这是您首次登录，请设置自己的密码：至少 12 个字符，包含大写字母、小写字母和数字。"
-                )),
-                field(
-                    "new_password",
-                    l.t("New password", "新密码"),
-                    "password",
-                    "new-password",
-                    ""
-                ),
-                field(
-                    "confirm_password",
-                    l.t("New password again", "再次输入新密码"),
-                    "password",
-                    "new-password",
-                    ""
-                )
-            ),
+            Msg::ChooseNewPassword,
+            html! {
+                p class="hint" { (l.msg(Msg::FirstSignInHint)) }
+                (field("new_password", l.msg(Msg::NewPassword), "password", "new-password", ""))
+                (field("confirm_password", l.msg(Msg::NewPasswordAgain), "password", "new-password", ""))
+            },
         ),
         View::MfaCode => (
             "mfa_code",
-            l.t("One-time code", "一次性验证码"),
-            format!(
-                "<p class=\"hint\">{}</p>{}",
-                esc(l.t(
-                    "Enter the 6-digit code your authenticator app shows for Redress.",
-                    "请输入身份验证器应用为 Redress 显示的 6 位验证码。"
-                )),
-                field("code", l.t("Code", "验证码"), "text", "one-time-code", "")
-            ),
+            Msg::OneTimeCode,
+            html! {
+                p class="hint" { (l.msg(Msg::OneTimeCodeHint)) }
+                (field("code", l.msg(Msg::Code), "text", "one-time-code", ""))
+            },
         ),
         View::MfaSetup { user, secret } => (
             "mfa_setup",
-            l.t("Set up your authenticator", "设置身份验证器"),
-            format!(
-                "<p class=\"hint\">{}</p><p><code class=\"secret\">{}</code></p>\
-<p class=\"hint\">{}</p><p><code class=\"secret\">otpauth://totp/Redress:{}?secret={}&amp;issuer=Redress</code></p>{}",
-                esc(l.t(
-                    "Sign-in needs a one-time code. Add this key to your authenticator app (time-based):",
-                    "登录需要一次性验证码。请将此密钥添加到您的身份验证器应用（基于时间）："
-                )),
-                esc(secret),
-                esc(l.t("or open this link on your phone:", "或在手机上打开此链接：")),
-                esc(user),
-                esc(secret),
-                field(
-                    "code",
-                    l.t("The code the app shows", "应用显示的验证码"),
-                    "text",
-                    "one-time-code",
-                    ""
-                )
-            ),
+            Msg::SetUpAuthenticator,
+            html! {
+                p class="hint" { (l.msg(Msg::AuthenticatorKeyHint)) }
+                p { code class="secret" { (secret) } }
+                p class="hint" { (l.msg(Msg::OrOpenLink)) }
+                p { code class="secret" { "otpauth://totp/Redress:" (user) "?secret=" (secret) "&issuer=Redress" } }
+                (field("code", l.msg(Msg::CodeTheAppShows), "text", "one-time-code", ""))
+            },
         ),
     };
-    let message = match screen.message {
-        Some((text, false)) => format!("<p class=\"alert\" role=\"alert\">{}</p>", esc(text)),
-        Some((text, true)) => format!("<p class=\"notice\" role=\"status\">{}</p>", esc(text)),
-        None => String::new(),
+    let main = html! {
+        h1 { (l.msg(title)) }
+        @match screen.message {
+            Some((text, false)) => p class="alert" role="alert" { (text) },
+            Some((text, true)) => p class="notice" role="status" { (text) },
+            None => {},
+        }
+        form method="post" action="/signin" class="stack signin" data-step=(step) {
+            input type="hidden" name="csrf_token" value=(screen.csrf);
+            input type="hidden" name="step" value=(step);
+            input type="hidden" name="lang" value=(l.code());
+            @if let Some(next) = screen.next {
+                input type="hidden" name="next" value=(next);
+            }
+            (fields)
+            p { button type="submit" class="button primary" { (l.msg(Msg::Continue)) } }
+        }
     };
-    let next = screen
-        .next
-        .map(|n| format!("<input type=\"hidden\" name=\"next\" value=\"{}\">", esc(n)))
-        .unwrap_or_default();
-    let main = format!(
-        "<h1>{title}</h1>{message}<form method=\"post\" action=\"/signin\" class=\"stack signin\" data-step=\"{step}\">\
-<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\"><input type=\"hidden\" name=\"step\" value=\"{step}\">\
-<input type=\"hidden\" name=\"lang\" value=\"{lang}\">{next}{fields}\
-<p><button type=\"submit\" class=\"button primary\">{go}</button></p></form>",
-        title = esc(title),
-        csrf = esc(screen.csrf),
-        lang = l.code(),
-        go = esc(l.t("Continue", "继续")),
-    );
-    Page {
-        lang: l,
-        title,
-        name: "signin",
-        path: "/signin",
+    page(
+        &PageMeta {
+            lang: l,
+            title: l.msg(title),
+            name: "signin",
+            path: "/signin",
+        },
         main,
-    }
-    .render()
+    )
 }
 
 /// The CSRF token for the page, and its cookie when new.
@@ -369,7 +336,7 @@ fn respond<S, Q>(
         view,
         message,
     });
-    html_response(status, html, &cookies)
+    html_response(status, html.into_string(), &cookies)
 }
 
 fn redirect(to: &str, cookies: Vec<String>) -> Response<Body> {
@@ -396,8 +363,7 @@ fn show<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Body> {
     if let Some(who) = deps.auth.principal(request) {
         return redirect(&destination(next.as_deref(), Some(&who)), vec![]);
     }
-    let notice = query(request, "signed_out")
-        .map(|_| (lang.t("You are signed out.", "您已退出登录。"), true));
+    let notice = query(request, "signed_out").map(|_| (lang.msg(Msg::SignedOut), true));
     respond(
         deps,
         request,
@@ -412,10 +378,7 @@ fn show<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Body> {
 
 /// The one message for every credential failure.
 fn wrong_credentials(lang: Lang) -> &'static str {
-    lang.t(
-        "The user name or password is not right.",
-        "用户名或密码不正确。",
-    )
+    lang.msg(Msg::WrongCredentials)
 }
 
 async fn step<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Body> {
@@ -435,13 +398,7 @@ async fn step<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Body> {
             lang,
             None,
             View::Password { user: "" },
-            Some((
-                lang.t(
-                    "This form has expired. Please sign in again.",
-                    "表单已过期，请重新登录。",
-                ),
-                false,
-            )),
+            Some((lang.msg(Msg::SignInFormExpired), false)),
             vec![],
         );
     }
@@ -465,13 +422,7 @@ fn start_again<S, Q>(deps: &ApiDeps<S, Q>, request: &Request, lang: Lang) -> Res
         lang,
         None,
         View::Password { user: "" },
-        Some((
-            lang.t(
-                "Your sign-in took too long or was interrupted. Please start again.",
-                "登录超时或已中断，请重新开始。",
-            ),
-            false,
-        )),
+        Some((lang.msg(Msg::SignInStartAgain), false)),
         vec![clear_pending(is_https(request))],
     )
 }
@@ -490,13 +441,7 @@ fn unavailable<S, Q>(
         lang,
         None,
         View::Password { user: "" },
-        Some((
-            lang.t(
-                "Sign-in is unavailable just now. Please try again in a minute.",
-                "登录服务暂时不可用，请稍后再试。",
-            ),
-            false,
-        )),
+        Some((lang.msg(Msg::SignInUnavailable), false)),
         vec![],
     );
     response
@@ -559,10 +504,7 @@ fn throttled<S, Q>(
     next: Option<&str>,
     secs: i64,
 ) -> Response<Body> {
-    let text = match lang {
-        Lang::En => format!("Too many failed attempts. Please wait {secs} seconds and try again."),
-        Lang::Zh => format!("失败次数过多，请等待 {secs} 秒后再试。"),
-    };
+    let text = wait_seconds(lang, secs);
     let mut response = respond(
         deps,
         request,
@@ -596,13 +538,7 @@ async fn password_step<S, Q>(
             lang,
             next.as_deref(),
             View::Password { user },
-            Some((
-                lang.t(
-                    "Enter your user name and your password.",
-                    "请输入用户名和密码。",
-                ),
-                false,
-            )),
+            Some((lang.msg(Msg::EnterUserAndPassword), false)),
             vec![],
         );
     }
@@ -663,10 +599,7 @@ async fn challenge_step<S, Q>(
                 return retry(
                     View::NewPassword,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    lang.t(
-                        "The two new passwords are not the same.",
-                        "两次输入的新密码不一致。",
-                    ),
+                    lang.msg(Msg::PasswordsDiffer),
                 );
             }
             sign_in.set_new_password(user, &pending.s, new).await
@@ -678,7 +611,7 @@ async fn challenge_step<S, Q>(
                 .filter(|c| !c.is_whitespace())
                 .collect();
             if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                let text = lang.t("Enter the 6 digits of the code.", "请输入 6 位数字验证码。");
+                let text = lang.msg(Msg::EnterSixDigits);
                 return match challenge {
                     Challenge::MfaCode => {
                         retry(View::MfaCode, StatusCode::UNPROCESSABLE_ENTITY, text)
@@ -701,10 +634,7 @@ async fn challenge_step<S, Q>(
                     return retry(
                         View::MfaCode,
                         StatusCode::UNAUTHORIZED,
-                        lang.t(
-                            "That code is not right. Try the current one.",
-                            "验证码不正确，请输入当前显示的验证码。",
-                        ),
+                        lang.msg(Msg::WrongCode),
                     );
                 }
             }
@@ -716,10 +646,7 @@ async fn challenge_step<S, Q>(
         Err(SignInError::WeakPassword) => retry(
             View::NewPassword,
             StatusCode::UNPROCESSABLE_ENTITY,
-            lang.t(
-                "That password does not meet the policy: at least 12 characters, with upper- and lower-case letters and a digit.",
-                "新密码不符合要求：至少 12 个字符，包含大写字母、小写字母和数字。",
-            ),
+            lang.msg(Msg::WeakPassword),
         ),
         Err(SignInError::Unavailable(e)) => {
             unavailable(deps, request, lang, &SignInError::Unavailable(e))
@@ -844,11 +771,8 @@ async fn sign_out<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Bod
         return crate::web::message_page(
             lang,
             StatusCode::FORBIDDEN,
-            lang.t("Sign out", "退出登录"),
-            lang.t(
-                "This form has expired. Reload the page and sign out again.",
-                "表单已过期，请刷新页面后再退出。",
-            ),
+            lang.msg(Msg::SignOut),
+            lang.msg(Msg::SignOutFormExpired),
             "/console",
         );
     }
@@ -862,19 +786,6 @@ async fn sign_out<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Bod
     let mut cookies = session::end(secure);
     cookies.push(clear_pending(secure));
     redirect("/signin?signed_out=1", cookies)
-}
-
-/// The sign-out button for staff pages: a form posting to `/signout` with the page's
-/// CSRF token.
-pub fn sign_out_form(lang: Lang, csrf_token: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/signout\" class=\"inline signout\">\
-<input type=\"hidden\" name=\"csrf_token\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{}\">\
-<button type=\"submit\" class=\"button small\">{}</button></form>",
-        esc(csrf_token),
-        lang.code(),
-        esc(lang.t("Sign out", "退出登录"))
-    )
 }
 
 #[cfg(test)]

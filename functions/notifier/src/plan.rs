@@ -216,7 +216,15 @@ fn borrower(
                 TemplateKind::SurveyInvitation,
                 BTreeMap::from([
                     ("reference", ticket.reference.to_string()),
-                    ("survey_link", format!("{}{path}", links.public_base_url)),
+                    // In the borrower's language, whatever their browser prefers.
+                    (
+                        "survey_link",
+                        format!(
+                            "{}{path}&lang={}",
+                            links.public_base_url,
+                            ticket.language.as_str()
+                        ),
+                    ),
                     ("expires_at", links.time(time_field(n, "expires_at")?)),
                 ]),
             )

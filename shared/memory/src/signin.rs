@@ -187,7 +187,7 @@ impl StaffSignIn for MemorySignIn {
         Box::pin(async move {
             let mut state = self.state();
             state.calls.push("answer_code");
-            if !state.sessions.get(session).is_some_and(|u| u == user) {
+            if state.sessions.get(session).is_none_or(|u| u != user) {
                 return Err(SignInError::SessionExpired);
             }
             if code != MEMORY_CODE {

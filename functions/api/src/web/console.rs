@@ -1,14 +1,16 @@
 //! The team console.
 //!
-//! `/console` is a public shell: a sign-in panel and empty areas. Its script keeps the
-//! bearer token in sessionStorage (gone when the tab closes; never in a cookie, so no
-//! request is authorised by ambient credentials and the JSON actions need no CSRF
-//! token) and fetches `/console/queue` and `/console/tickets/{reference}` with it. Those
-//! two routes sit behind the JWT authorizer and render, as maud templates, the typed
-//! views that the JSON routes serialize ([`crate::views`]): the same access checks,
-//! masking and deadline figures, and the actions the lifecycle allows this caller now —
-//! the console offers exactly those. Actions post JSON to `/tickets/{reference}/actions`
-//! with `expected_version`.
+//! `/console` is a public shell: a sign-in panel and empty areas. Staff sign in on
+//! `/signin` ([`crate::signin`]): the session lives in HttpOnly cookies the script never
+//! sees; the script asks `/signin/session` who is signed in and for the CSRF token its
+//! actions send. (A pasted access token, kept in sessionStorage and sent as `Bearer`,
+//! still works for scripts.) It fetches `/console/queue` and
+//! `/console/tickets/{reference}`, which render, as maud templates, the typed views that
+//! the JSON routes serialize ([`crate::views`]): the same access checks, masking and
+//! deadline figures, and the actions the lifecycle allows this caller now — the console
+//! offers exactly those. Actions post JSON with `expected_version` to
+//! `/console/tickets/{reference}/actions` (cookie session, `X-CSRF-Token`) or to
+//! `/tickets/{reference}/actions` (bearer token).
 
 use super::html::{secure_headers, Lang};
 use super::layout::{fragment, page_response, token_sign_in, who_bar, PageMeta};
@@ -113,7 +115,7 @@ pub(crate) fn shell<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<B
     let any = lang.msg(Msg::Any);
     let main = html! {
         h1 { (lang.msg(Msg::TeamConsole)) }
-        (token_sign_in(lang, sso, Msg::ConsoleTokenHint))
+        (token_sign_in(lang, "/console", sso, Msg::ConsoleTokenHint))
         section id="workspace" hidden {
             (who_bar(lang))
             form id="filters" class="filters" {

@@ -129,7 +129,7 @@ pub(crate) fn shell<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<B
     };
     let main = html! {
         h1 { (lang.msg(Msg::ManagementDashboard)) }
-        (token_sign_in(lang, intro, Msg::DashboardTokenHint))
+        (token_sign_in(lang, "/dashboard", intro, Msg::DashboardTokenHint))
         section id="workspace" hidden {
             (who_bar(lang))
             form id="report-filters" class="filters" {

@@ -1,5 +1,5 @@
 //! The page layout, in maud: the one base every page is rendered into (borrower pages,
-//! console, dashboard, and the staff sign-in page to come).
+//! console, dashboard, and the staff sign-in page).
 //!
 //! Why maud rather than askama: our templates are small and full of logic on typed
 //! values (enums, options, the lifecycle's allowed actions); in maud they are plain Rust,
@@ -65,12 +65,17 @@ pub fn fragment(status: StatusCode, markup: Markup) -> Response<Body> {
     html_response(status, markup.into_string(), &[])
 }
 
-/// The sign-in panel of the console and dashboard shells (token form; the hosted-UI
-/// button when configured). `intro` is shown above the form.
-pub fn token_sign_in(lang: Lang, intro: Markup, hint: Msg) -> Markup {
+/// The sign-in panel of the console and dashboard shells: the sign-in page (user name
+/// and password, back to `next` afterwards), the hosted-UI button when configured, and
+/// the token form for scripts. `intro` is shown above the token form.
+pub fn token_sign_in(lang: Lang, next: &str, intro: Markup, hint: Msg) -> Markup {
     html! {
         section id="signin" class="panel" {
             h2 { (lang.msg(Msg::SignIn)) }
+            p {
+                a class="button primary" id="password-signin"
+                    href={ "/signin?lang=" (lang.code()) "&next=" (next) } { (lang.msg(Msg::SignInWithPassword)) }
+            }
             (intro)
             form id="token-form" class="stack" {
                 div class="field" {

@@ -4,10 +4,10 @@
 //! - borrowers (public): `/` landing, `/complain` the complaint form (works without
 //!   JavaScript), `/status` a complaint's status by reference + secret, `/survey` the
 //!   satisfaction survey from the invitation link;
-//! - teams: `/console`, a page whose small script signs in (Cognito hosted UI, or a
-//!   pasted token locally), keeps the token in sessionStorage and fetches
-//!   `/console/queue` and `/console/tickets/{reference}` — HTML fragments rendered here
-//!   behind the JWT authorizer from the typed views the JSON routes serialize;
+//! - teams: `/console`, a page whose small script runs on the session of the sign-in
+//!   page ([`crate::signin`]; or a pasted access token) and fetches `/console/queue` and
+//!   `/console/tickets/{reference}` — HTML fragments rendered here, after the api's own
+//!   token check, from the typed views the JSON routes serialize;
 //! - managers: `/dashboard`, whose script fetches `/dashboard/view`, the reports with
 //!   their SVG charts rendered here from one read of the counters (see [`dashboard`]).
 //!

@@ -264,20 +264,13 @@
     });
   }
 
-  // Signed in with the sign-in page? Otherwise offer it above the token form.
+  // Signed in with the sign-in page? Otherwise the panel offers it (and the token form).
   function cookieSession() {
     return fetch("/signin/session", { credentials: "same-origin" }).then(function (r) {
       if (!r.ok) return null;
       return r.json();
     }).then(function (j) {
       if (!j) {
-        var p = document.createElement("p");
-        var a = document.createElement("a");
-        a.className = "button primary"; a.id = "password-signin";
-        a.href = "/signin?lang=" + lang + "&next=/" + page;
-        a.textContent = t("Sign in with your user name and password", "使用用户名和密码登录");
-        p.appendChild(a);
-        var panel = $("#signin"); panel.insertBefore(p, panel.firstChild.nextSibling);
         return;
       }
       SESSION = j;
