@@ -100,6 +100,11 @@ pub fn development_parameters() -> BTreeMap<String, String> {
             "redress.example".to_string(),
         ),
         ("SmsSenderId".to_string(), String::new()),
+        // The template's default, seven years.
+        (
+            "RetentionDays".to_string(),
+            redress_aws::store::DEFAULT_RETENTION_DAYS.to_string(),
+        ),
     ])
 }
 

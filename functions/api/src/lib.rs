@@ -67,11 +67,7 @@ impl ApiDeps<DynamoStore, SqsQueues> {
     ) -> Result<Self, EnvError> {
         let sqs = aws_sdk_sqs::Client::new(aws);
         let secrets = StatusSecrets::from_ring(env::required_keyring(vars, "STATUS_HMAC_KEY")?);
-        let store = DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(aws),
-            env::required(vars, "TICKETS_TABLE")?,
-        )
-        .with_config(&config);
+        let store = DynamoStore::from_env(vars, aws, &config)?;
         Ok(ApiDeps {
             store,
             queue: SqsQueues {

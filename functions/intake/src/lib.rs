@@ -48,12 +48,8 @@ impl IntakeDeps<DynamoStore> {
         aws: &SdkConfig,
         config: Arc<DomainConfig>,
     ) -> Result<Self, EnvError> {
-        let table = env::required(vars, "TICKETS_TABLE")?;
         let keyer = BorrowerKeyer::new(&env::required_key(vars, "BORROWER_HMAC_KEY")?);
-        let retention_days = env::required_number(vars, "RETENTION_DAYS")?;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
-            .with_retention_days(retention_days)
-            .with_config(&config);
+        let store = DynamoStore::from_env(vars, aws, &config)?;
         let notifier = SqsQueue::new(
             aws_sdk_sqs::Client::new(aws),
             env::required(vars, "NOTIFICATIONS_QUEUE_URL")?,

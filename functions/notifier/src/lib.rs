@@ -145,10 +145,7 @@ impl NotifierDeps<DynamoStore, AwsSenders> {
                 public_base_url: base.trim_end_matches('/').to_string(),
                 time_zone: domain.sla.reporting_time_zone(),
             },
-            store: DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(aws),
-                env::required(vars, "TICKETS_TABLE")?,
-            ),
+            store: DynamoStore::from_env(vars, aws, domain)?,
             sender: AwsSenders {
                 ses: aws_sdk_sesv2::Client::new(aws),
                 sns: aws_sdk_sns::Client::new(aws),

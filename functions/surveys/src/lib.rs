@@ -36,12 +36,7 @@ impl SurveysDeps<DynamoStore> {
         aws: &SdkConfig,
         config: Arc<DomainConfig>,
     ) -> Result<Self, EnvError> {
-        let store = DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(aws),
-            env::required(vars, "TICKETS_TABLE")?,
-        )
-        .with_retention_days(env::required_number(vars, "RETENTION_DAYS")?)
-        .with_config(&config);
+        let store = DynamoStore::from_env(vars, aws, &config)?;
         Ok(Self {
             tokens: SurveyTokens::from_ring(env::required_keyring(vars, "SURVEY_TOKEN_KEY")?),
             config,

@@ -97,15 +97,11 @@ impl SweeperDeps<DynamoStore, SqsQueue> {
         aws: &SdkConfig,
         config: Arc<DomainConfig>,
     ) -> Result<Self, EnvError> {
-        let table = env::required(vars, "TICKETS_TABLE")?;
         let queue_url = env::required(vars, "NOTIFICATIONS_QUEUE_URL")?;
-        let retention_days = env::required_number(vars, "RETENTION_DAYS")?;
         let warning = config.sla.warning();
         // The store computes each ticket's next due time with the same warning window the
         // sweep uses, and files metric counters in the configured reporting time zone.
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table)
-            .with_retention_days(retention_days)
-            .with_config(&config);
+        let store = DynamoStore::from_env(vars, aws, &config)?;
         let notifier = SqsQueue::new(aws_sdk_sqs::Client::new(aws), queue_url);
         Ok(Self {
             config,

@@ -2,6 +2,7 @@
 //! keys and the borrower index (key design in [`crate::keys`]).
 
 use crate::attr::{from_item, get_s, n, s, to_item, Item};
+use crate::env::{self, EnvError, VarSource};
 use crate::errors::store_error;
 use crate::keys::{self, PK, SK};
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
@@ -25,6 +26,8 @@ use sha2::{Digest, Sha256};
 const SUBMISSION_TTL_DAYS: i64 = 30;
 /// Default record retention (7 years, a common floor for complaint records).
 pub const DEFAULT_RETENTION_DAYS: i64 = 2555;
+/// The longest retention `RETENTION_DAYS` may ask for (a hundred years).
+pub const MAX_RETENTION_DAYS: i64 = 36_500;
 
 /// DynamoDB implementation of the storage ports.
 #[derive(Debug, Clone)]
@@ -46,6 +49,27 @@ impl DynamoStore {
             warning: Duration::hours(24),
             reporting_tz: chrono_tz::Asia::Shanghai,
         }
+    }
+
+    /// The store every function uses: the table `TICKETS_TABLE`, records kept for
+    /// `RETENTION_DAYS` (the stack's `RetentionDays` parameter), and the warning window
+    /// and reporting time zone of the domain configuration.
+    pub fn from_env(
+        vars: &dyn VarSource,
+        aws: &aws_config::SdkConfig,
+        config: &DomainConfig,
+    ) -> Result<Self, EnvError> {
+        let table = env::required(vars, "TICKETS_TABLE")?;
+        let retention_days = env::required_number(vars, "RETENTION_DAYS")?;
+        if !(1..=MAX_RETENTION_DAYS).contains(&retention_days) {
+            return Err(EnvError {
+                name: "RETENTION_DAYS",
+                problem: "must be a number of days between 1 and 36500",
+            });
+        }
+        Ok(Self::new(Client::new(aws), table)
+            .with_retention_days(retention_days)
+            .with_config(config))
     }
 
     /// Takes the sweeper's warning window and the reporting time zone from the domain
