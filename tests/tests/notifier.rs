@@ -25,7 +25,23 @@ async fn moto_messages(app: &TestApp) -> Vec<(Vec<String>, String, String)> {
         "{}/moto-api/data.json",
         app.pipeline.moto_url.as_deref().unwrap()
     );
-    let data: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    // moto builds this dump while other tests change its state, and then and again
+    // answers with an error page instead of JSON: read it again, a bounded number of times.
+    let mut data = Value::Null;
+    for attempt in 1..=20 {
+        let answer = reqwest::get(&url).await.expect("moto answers");
+        match answer.json::<Value>().await {
+            Ok(v) => {
+                data = v;
+                break;
+            }
+            Err(e) if attempt < 20 => {
+                eprintln!("moto-api/data.json was not JSON ({e}); reading it again");
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("moto-api/data.json was not JSON 20 times: {e}"),
+        }
+    }
     let mut out = Vec::new();
     for m in data["ses"]["Message"].as_array().into_iter().flatten() {
         let to = m["destinations"]["ToAddresses"]
