@@ -8,6 +8,7 @@ pub mod corrections;
 pub mod dlq;
 pub mod keys;
 pub mod outbox;
+pub mod reconcile;
 pub mod report;
 pub mod train;
 pub mod user;

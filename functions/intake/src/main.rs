@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use redress_aws::env::{domain_config_or_exit, fail_cold_start, ProcessEnv};
 use redress_aws::{load_aws_config, secrets, telemetry};
-use redress_intake::{handle, IntakeDeps};
+use redress_intake::{handle_within, IntakeDeps, Invocation};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -23,7 +23,13 @@ async fn main() -> Result<(), Error> {
 
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deps = Arc::clone(&deps);
-        async move { Ok::<_, Error>(handle(&deps, event.payload).await) }
+        async move {
+            let deadline = chrono::DateTime::<chrono::Utc>::from(event.context.deadline());
+            // A configuration fault fails the invocation: SQS keeps the whole batch and
+            // the Errors metric raises the alarm.
+            let report = handle_within(&deps, &event.payload, &Invocation::until(deadline)).await?;
+            Ok::<_, Error>(report.response)
+        }
     }))
     .await
 }

@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use redress_aws::env::{domain_config_or_exit, fail_cold_start, ProcessEnv};
 use redress_aws::{load_aws_config, secrets, telemetry};
-use redress_surveys::{handle, SurveysDeps};
+use redress_surveys::{handle_batch, SurveysDeps};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -24,7 +24,9 @@ async fn main() -> Result<(), Error> {
 
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deps = Arc::clone(&deps);
-        async move { Ok::<_, Error>(handle(&deps, event.payload).await) }
+        // A configuration fault fails the invocation: SQS keeps the whole batch and the
+        // Errors metric raises the alarm.
+        async move { Ok::<_, Error>(handle_batch(&deps, &event.payload).await?) }
     }))
     .await
 }

@@ -16,6 +16,7 @@ pub mod ports;
 pub mod reference;
 pub mod repeat;
 pub mod report;
+pub mod retry;
 pub mod routing;
 pub mod signin;
 pub mod sla;

@@ -21,10 +21,10 @@ use redress_domain::borrower::BorrowerKey;
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{self, Dimension, RowKey, ALL_VALUE};
 use redress_domain::ports::{
-    BorrowerHistory, ComplaintLookup, ComplaintQueue, ComplaintState, CreateOutcome, MetricsReader,
-    Notification, Notifier, Outbox, OutboxEntry, QueueFilter, QueuePage, ReadCost, SaveOutcome,
-    StoreError, StoreFailure, Submission, SubmissionLog, SurveyLookup, SurveyMessage, SurveyQueue,
-    SurveyRecord, TeamQueue, TicketChange, TicketStore, TicketWriter,
+    AcceptedLog, BorrowerHistory, ComplaintLookup, ComplaintQueue, ComplaintState, CreateOutcome,
+    MetricsReader, Notification, Notifier, Outbox, OutboxEntry, QueueFilter, QueuePage, ReadCost,
+    SaveOutcome, StoreError, StoreFailure, Submission, SubmissionLog, SurveyLookup, SurveyMessage,
+    SurveyQueue, SurveyRecord, TeamQueue, TicketChange, TicketStore, TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::report::{MetricRow, Period};
@@ -40,6 +40,8 @@ struct State {
     tickets: BTreeMap<String, Ticket>,
     events: BTreeMap<String, Vec<AuditEvent>>,
     submissions: HashMap<String, Submission>,
+    /// Accepted complaints not yet ticketed: reference → (message, accepted at).
+    accepted: BTreeMap<String, (ComplaintMessage, DateTime<Utc>)>,
     /// SHA-256 of the idempotency key → the submission bound to it.
     idempotency: HashMap<String, Submission>,
     borrower_index: Vec<(BorrowerKey, PriorComplaint)>,
@@ -49,6 +51,8 @@ struct State {
     outbox: BTreeMap<String, OutboxEntry>,
     /// Failures to return from the next calls, oldest first.
     failures: VecDeque<StoreFailure>,
+    /// Failures to return from the next calls of one operation, oldest first.
+    failures_of: HashMap<&'static str, VecDeque<StoreFailure>>,
     /// Calls made, for tests that count reads or writes.
     calls: Vec<&'static str>,
 }
@@ -97,10 +101,27 @@ impl MemoryStore {
         self.state().failures.push_back(cause);
     }
 
+    /// Makes the next call of `operation` (its name in [`MemoryStore::calls`], e.g.
+    /// `create ticket`) fail with `cause`, whatever other calls come first (queued).
+    pub fn fail_next_call_to(&self, operation: &'static str, cause: StoreFailure) {
+        self.state()
+            .failures_of
+            .entry(operation)
+            .or_default()
+            .push_back(cause);
+    }
+
     /// Records the call and returns the injected failure, if any.
     fn enter(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, StoreError> {
         let mut state = self.state();
         state.calls.push(operation);
+        if let Some(cause) = state
+            .failures_of
+            .get_mut(operation)
+            .and_then(VecDeque::pop_front)
+        {
+            return Err(StoreError::new(operation, cause));
+        }
         match state.failures.pop_front() {
             Some(cause) => Err(StoreError::new(operation, cause)),
             None => Ok(state),
@@ -110,6 +131,15 @@ impl MemoryStore {
     /// The names of the port methods called so far, in order.
     pub fn calls(&self) -> Vec<&'static str> {
         self.state().calls.clone()
+    }
+
+    /// The accepted complaints whose record intake has not cleared, by reference.
+    pub fn accepted(&self) -> BTreeMap<String, ComplaintMessage> {
+        self.state()
+            .accepted
+            .iter()
+            .map(|(k, (m, _))| (k.clone(), m.clone()))
+            .collect()
     }
 
     /// Stores a ticket and its history as they are (test set-up), replacing any.
@@ -310,6 +340,27 @@ impl SubmissionLog for MemoryStore {
                 },
             )),
         }
+    }
+
+    async fn record_accepted(
+        &self,
+        message: &ComplaintMessage,
+        accepted_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.enter("record accepted")?;
+        // The first record of a reference stands, as the DynamoDB condition keeps it.
+        state
+            .accepted
+            .entry(message.reference.clone())
+            .or_insert_with(|| (message.clone(), accepted_at));
+        Ok(())
+    }
+}
+
+impl AcceptedLog for MemoryStore {
+    async fn clear_accepted(&self, reference: &str) -> Result<(), StoreError> {
+        self.enter("clear accepted")?.accepted.remove(reference);
+        Ok(())
     }
 }
 
