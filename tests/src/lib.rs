@@ -104,9 +104,11 @@ impl TestApp {
         self.pipeline.resources.queue_url(logical_id).unwrap()
     }
 
-    /// POSTs a complaint; returns the status and the JSON body.
+    /// POSTs a complaint with a fresh Idempotency-Key, as every JSON client must; returns
+    /// the status and the JSON body.
     pub async fn submit(&self, form: &Value) -> (u16, Value) {
-        self.submit_with_key(form, None).await
+        let key = uuid::Uuid::new_v4().to_string();
+        self.submit_with_key(form, Some(&key)).await
     }
 
     pub async fn submit_with_key(&self, form: &Value, key: Option<&str>) -> (u16, Value) {

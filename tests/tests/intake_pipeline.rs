@@ -284,6 +284,13 @@ async fn a_repeat_complaint_is_flagged_and_linked_to_the_earlier_one() {
 async fn an_idempotency_key_gives_a_resubmitted_form_the_same_reference() {
     let app = spawn_app().await;
     let form = complaint_form();
+    // A JSON client must send a key: without one it is told so, and nothing is filed.
+    let (s0, b0) = app.submit_with_key(&form, None).await;
+    assert_eq!(
+        (s0, b0["error"].as_str()),
+        (400, Some("idempotency_key_required")),
+        "{b0}"
+    );
     let (s1, b1) = app.submit_with_key(&form, Some("form-42")).await;
     let (s2, b2) = app.submit_with_key(&form, Some("form-42")).await;
     assert_eq!((s1, s2), (202, 202));

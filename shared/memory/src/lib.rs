@@ -21,10 +21,11 @@ use redress_domain::borrower::BorrowerKey;
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{self, Dimension, RowKey, ALL_VALUE};
 use redress_domain::ports::{
-    BorrowerHistory, ComplaintLookup, ComplaintQueue, ComplaintState, CreateOutcome, MetricsReader,
-    Notification, Notifier, Outbox, OutboxEntry, QueueFilter, QueuePage, ReadCost, SaveOutcome,
-    StoreError, StoreFailure, Submission, SubmissionLog, SurveyLookup, SurveyMessage, SurveyQueue,
-    SurveyRecord, TeamQueue, TicketChange, TicketStore, TicketWriter,
+    AccessLog, AccessRecord, BorrowerHistory, ComplaintLookup, ComplaintQueue, ComplaintState,
+    CreateOutcome, MetricsReader, Notification, Notifier, Outbox, OutboxEntry, QueueFilter,
+    QueuePage, ReadCost, SaveOutcome, StoreError, StoreFailure, Submission, SubmissionLog,
+    SurveyLookup, SurveyMessage, SurveyQueue, SurveyRecord, TeamQueue, TicketChange, TicketStore,
+    TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::report::{MetricRow, Period};
@@ -51,6 +52,12 @@ struct State {
     failures: VecDeque<StoreFailure>,
     /// Calls made, for tests that count reads or writes.
     calls: Vec<&'static str>,
+    /// The access audit log, in the order written.
+    access: Vec<AccessRecord>,
+    /// A ticket another writer commits just before the next change to it.
+    interleaved: Option<Ticket>,
+    /// A failure kept for the next call of one operation.
+    fail_on: Option<(&'static str, StoreFailure)>,
 }
 
 /// An in-memory store implementing every storage port. Clones share one state.
@@ -97,10 +104,25 @@ impl MemoryStore {
         self.state().failures.push_back(cause);
     }
 
+    /// Makes the next call of `operation` (a name as in [`MemoryStore::calls`]) fail
+    /// with `cause`, whatever is called before it.
+    pub fn fail_next_on(&self, operation: &'static str, cause: StoreFailure) {
+        self.state().fail_on = Some((operation, cause));
+    }
+
     /// Records the call and returns the injected failure, if any.
     fn enter(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, StoreError> {
         let mut state = self.state();
         state.calls.push(operation);
+        if state
+            .fail_on
+            .as_ref()
+            .is_some_and(|(op, _)| *op == operation)
+        {
+            if let Some((_, cause)) = state.fail_on.take() {
+                return Err(StoreError::new(operation, cause));
+            }
+        }
         match state.failures.pop_front() {
             Some(cause) => Err(StoreError::new(operation, cause)),
             None => Ok(state),
@@ -118,6 +140,13 @@ impl MemoryStore {
         let reference = ticket.reference.to_string();
         state.tickets.insert(reference.clone(), ticket);
         state.events.insert(reference, events);
+    }
+
+    /// Makes another writer win the race: just before the next change to this ticket is
+    /// written, `ticket` is stored in its place (say, a transfer by someone else), so
+    /// that change meets a moved version.
+    pub fn interleave_change(&self, ticket: Ticket) {
+        self.state().interleaved = Some(ticket);
     }
 
     /// A ticket and its history, as stored.
@@ -343,6 +372,15 @@ impl TicketStore for MemoryStore {
     async fn record_change(&self, change: &TicketChange<'_>) -> Result<SaveOutcome, StoreError> {
         let mut state = self.enter("record change")?;
         let reference = change.after.reference.to_string();
+        if state
+            .interleaved
+            .as_ref()
+            .is_some_and(|t| t.reference.as_str() == reference)
+        {
+            if let Some(t) = state.interleaved.take() {
+                state.tickets.insert(reference.clone(), t);
+            }
+        }
         let current = state.tickets.get(&reference).cloned();
         // The same conditions as the DynamoDB transaction, checked before anything is
         // written: the survey answer first (its own refusal), then the version, then
@@ -518,6 +556,24 @@ fn queue_entry(ticket: &Ticket) -> Result<serde_json::Value, StoreError> {
         fields.retain(|k, v| QUEUE_PROJECTION.contains(&k.as_str()) && !v.is_null());
     }
     Ok(value)
+}
+
+impl AccessLog for MemoryStore {
+    async fn record_access(&self, record: &AccessRecord) -> Result<(), StoreError> {
+        let mut state = self.enter("record access")?;
+        state.access.push(record.clone());
+        Ok(())
+    }
+
+    async fn access_records(&self, reference: &str) -> Result<Vec<AccessRecord>, StoreError> {
+        let state = self.enter("read access records")?;
+        Ok(state
+            .access
+            .iter()
+            .filter(|r| r.reference == reference)
+            .cloned()
+            .collect())
+    }
 }
 
 impl SurveyLookup for MemoryStore {
