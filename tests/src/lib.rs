@@ -121,6 +121,27 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// A staff member (`token`) enters a complaint that came by phone or letter
+    /// (`POST /tickets/entered`) and expects a 202; returns (reference, secret).
+    pub async fn enter_ok(&self, token: &str, form: &Value) -> (String, String) {
+        let response = self
+            .http
+            .post(self.url("/tickets/entered"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(form)
+            .send()
+            .await
+            .expect("api answers");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 202, "{body}");
+        (
+            body["reference"].as_str().unwrap().to_string(),
+            body["status_secret"].as_str().unwrap().to_string(),
+        )
+    }
+
     /// Submits and expects a 202; returns (reference, secret).
     pub async fn submit_ok(&self, form: &Value) -> (String, String) {
         let (status, body) = self.submit(form).await;

@@ -2,7 +2,8 @@
 //! the TTLs DynamoDB would act on, as stored, and the records of who saw what.
 
 use chrono::{DateTime, Duration, Utc};
-use redress_domain::ports::{AccessKind, AccessLog};
+use redress_domain::ports::{AccessKind, AccessLog, SaveOutcome, TicketChange, TicketStore};
+use redress_domain::ticket::{Actor, AuditAction, AuditEvent, TicketStatus};
 use redress_e2e::{complaint_form, spawn_app, TestApp};
 use serde_json::json;
 
@@ -72,18 +73,50 @@ async fn retention_counts_from_closure_and_a_legal_hold_stops_it() {
         "closure + RETENTION_DAYS, history included: {closed:?}"
     );
 
+    // Reopened (as a "not solved" survey answer does): open again, no expiry.
+    let (closed_ticket, _) = app.wait_for_ticket(&reference).await;
+    let mut reopened = closed_ticket.clone();
+    reopened.status = TicketStatus::Reopened;
+    reopened.version += 1;
+    let event = AuditEvent {
+        reference: reopened.reference.clone(),
+        seq: reopened.version,
+        at: Utc::now(),
+        actor: Actor::system("surveys"),
+        action: AuditAction::SurveyNotSolvedReopened,
+        from_status: Some(TicketStatus::Closed),
+        to_status: TicketStatus::Reopened,
+        detail: "not solved".into(),
+        correction: None,
+    };
+    let change = TicketChange {
+        before: &closed_ticket,
+        after: &reopened,
+        events: std::slice::from_ref(&event),
+        survey: None,
+        now: Utc::now(),
+        outbox: &[],
+    };
+    assert_eq!(
+        app.store.record_change(&change).await.unwrap(),
+        SaveOutcome::Saved
+    );
+    v = reopened.version;
+    assert!(
+        all(&expiries(&app, &reference).await, None),
+        "reopened: open again"
+    );
+    v = app
+        .act_ok(&alice, &reference, v, json!({"action": "start_analysis"}))
+        .await;
     v = app
         .act_ok(
             &alice,
             &reference,
             v,
-            json!({"action": "reopen", "reason": "new facts"}),
+            json!({"action": "resolve", "code": "upheld", "summary": "Again."}),
         )
         .await;
-    assert!(
-        all(&expiries(&app, &reference).await, None),
-        "reopened: open again"
-    );
     v = app
         .act_ok(
             &alice,
@@ -93,8 +126,12 @@ async fn retention_counts_from_closure_and_a_legal_hold_stops_it() {
         )
         .await;
     let reclosed = app.wait_for_ticket(&reference).await.0.closed_at.unwrap();
+    assert!(reclosed > closed_at);
     let due = (reclosed + Duration::days(2555)).timestamp();
-    assert!(all(&expiries(&app, &reference).await, Some(due)));
+    assert!(
+        all(&expiries(&app, &reference).await, Some(due)),
+        "from the last closure"
+    );
 
     // `redress hold set` (the CLI's own code, on the same table).
     let now = Utc::now();
