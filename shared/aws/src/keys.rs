@@ -9,6 +9,7 @@
 //! | idempotency key     | `IDEMPOTENCY#<sha256(key)>`| `IDEMPOTENCY`               |
 //! | survey answer       | `TICKET#<reference>`       | `SURVEY`                    |
 //! | metric counters     | `METRICS#<shard>`          | `<day>#<dimension>#<value>` |
+//! | access record (api) | `ACCESS#<reference>`       | `<at>#<nanos>#<kind>#<who>` |
 //!
 //! A ticket, its submission and its history share a partition, so one Query reads them
 //! all. The borrower index holds only the keyed hash, the reference, the category and
