@@ -6,6 +6,7 @@ pub mod classify;
 pub mod config;
 pub mod corrections;
 pub mod dlq;
+pub mod hold;
 pub mod keys;
 pub mod outbox;
 pub mod reconcile;

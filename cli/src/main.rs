@@ -95,6 +95,45 @@ enum Command {
     ///
     /// Example: redress keys rotate --secret-id redress/keys
     Keys(KeysArgs),
+    /// Set or clear a ticket's legal hold: a held ticket and its history never expire.
+    /// Recorded as an audit event (who, when, why) in the ticket's history.
+    ///
+    /// Example: redress hold set RD-261123-7KQ2M9XA --by alice --reason "court order 2026-17"
+    Hold {
+        #[command(subcommand)]
+        command: HoldCommand,
+        /// The tickets table.
+        #[arg(
+            long,
+            env = "TICKETS_TABLE",
+            default_value = "redress-TicketsTable",
+            global = true
+        )]
+        table: String,
+        /// Days records are kept after closure (the stack's RetentionDays).
+        #[arg(long, env = "RETENTION_DAYS", default_value_t = 2555, global = true)]
+        retention_days: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum HoldCommand {
+    /// Put the ticket under legal hold (its expiry is removed).
+    Set(HoldArgs),
+    /// Lift the hold (retention counts from closure again).
+    Clear(HoldArgs),
+}
+
+#[derive(Args)]
+struct HoldArgs {
+    /// The ticket's reference.
+    reference: String,
+    /// Who orders it (recorded as the event's actor).
+    #[arg(long)]
+    by: String,
+    /// Why (recorded in the event; no personal data).
+    #[arg(long)]
+    reason: String,
 }
 
 #[derive(Args)]
@@ -466,7 +505,55 @@ fn run(cli: Cli) -> Result<()> {
         Command::Keys(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")?
             .block_on(run_keys(args)),
+        Command::Hold {
+            command,
+            table,
+            retention_days,
+        } => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(run_hold(command, table, retention_days)),
     }
+}
+
+async fn run_hold(command: HoldCommand, table: String, retention_days: i64) -> Result<()> {
+    if !(1..=redress_aws::store::MAX_RETENTION_DAYS).contains(&retention_days) {
+        anyhow::bail!("--retention-days must be between 1 and 36500");
+    }
+    let (hold, args) = match command {
+        HoldCommand::Set(a) => (true, a),
+        HoldCommand::Clear(a) => (false, a),
+    };
+    let aws = redress_aws::load_aws_config().await;
+    let store = redress_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)
+        .with_retention_days(retention_days);
+    let outcome = redress_cli::hold::apply(
+        &store,
+        &args.reference,
+        hold,
+        &args.by,
+        &args.reason,
+        Utc::now(),
+    )
+    .await?;
+    let state = if hold {
+        "under legal hold"
+    } else {
+        "not under legal hold"
+    };
+    match outcome {
+        redress_cli::hold::HoldOutcome::Unchanged => {
+            println!("{} was already {state}: nothing changed", args.reference)
+        }
+        redress_cli::hold::HoldOutcome::Changed {
+            version,
+            expires_at,
+        } => println!(
+            "{} is now {state} (version {version}); expires: {}",
+            args.reference,
+            expires_at.map_or("never".to_string(), |t| t.to_rfc3339())
+        ),
+    }
+    Ok(())
 }
 
 async fn run_keys(args: KeysArgs) -> Result<()> {

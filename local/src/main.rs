@@ -118,7 +118,7 @@ async fn main() -> Result<()> {
     println!();
     println!("Try:");
     println!(
-        "  curl -s -X POST {}/complaints -H 'content-type: application/json' \\\n    -d '{{\"borrower\":{{\"phone\":\"13812345678\"}},\"product\":\"personal_loan\",\"text\":\"They added a hidden service fee to my loan.\",\"consent_to_contact\":true}}'",
+        "  curl -s -X POST {}/complaints -H 'content-type: application/json' -H 'Idempotency-Key: my-first-complaint' \\\n    -d '{{\"borrower\":{{\"phone\":\"13812345678\"}},\"product\":\"personal_loan\",\"text\":\"They added a hidden service fee to my loan.\",\"consent_to_contact\":true}}'",
         pipeline.base_url
     );
     println!(

@@ -218,6 +218,7 @@ test("the form works without JavaScript and refuses a post without its CSRF toke
   const csp = home.headers.get("content-security-policy") || "";
   assert(csp.includes("script-src 'self'") && csp.includes("frame-ancestors 'none'"), "the CSP allows only self: " + csp);
   eq(home.headers.get("x-content-type-options"), "nosniff", "nosniff is set");
+  assert((home.headers.get("strict-transport-security") || "").includes("max-age="), "HSTS is set");
   const form = await fetch(`${BASE}/complain`);
   const cookie = form.headers.get("set-cookie") || "";
   assert(/HttpOnly/i.test(cookie) && /SameSite=Strict/i.test(cookie), "the CSRF cookie is HttpOnly and SameSite: " + cookie);
@@ -306,7 +307,7 @@ test("a member of another team cannot read the ticket", async () => {
   const page = await newPage();
   await signIn(page, `${BASE}/console?lang=en&ticket=${filed.en.reference}`, token("--user", "demo-care"));
   await page.waitForSelector("[data-error]");
-  eq(await page.getAttribute("[data-error]", "data-error"), "forbidden", "403 from the server is shown");
+  eq(await page.getAttribute("[data-error]", "data-error"), "ticket_not_found", "another team's ticket answers as a missing one (404)");
   await page.close();
 });
 
@@ -503,14 +504,14 @@ test("the whole journey: filed in Chinese, e-mailed, worked after a password sig
   await signInWithPassword(other, "demo-care", "Customer-Demo-2026");
   await other.goto(`${BASE}/console?lang=en&ticket=${receipt.reference}`);
   await other.waitForSelector("[data-error]");
-  eq(await other.getAttribute("[data-error]", "data-error"), "forbidden", "another team's member gets 403");
+  eq(await other.getAttribute("[data-error]", "data-error"), "ticket_not_found", "another team's member gets 404, as for a missing ticket");
   await shot(other, "34-journey-other-team-refused");
   const action = await other.evaluate(async (ref) => {
     const who = await (await fetch("/signin/session")).json();
     const r = await fetch(`/console/tickets/${ref}/actions`, { method: "POST", headers: { "x-csrf-token": who.csrf_token, "content-type": "application/json" }, body: JSON.stringify({ action: "add_note", text: "not my team", expected_version: 1 }) });
     return r.status;
   }, receipt.reference);
-  eq(action, 403, "another team's member cannot act on the ticket either");
+  eq(action, 404, "another team's member cannot act on the ticket either (404)");
   const wrong = await newPage();
   await signInWithPassword(wrong, "demo-billing", "Billing-Demo-2025");
   eq((await wrong.textContent(".alert")).trim(), "The user name or password is not right.", "a wrong password gets the generic message");

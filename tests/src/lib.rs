@@ -115,9 +115,11 @@ impl TestApp {
         self.pipeline.resources.queue_url(logical_id).unwrap()
     }
 
-    /// POSTs a complaint; returns the status and the JSON body.
+    /// POSTs a complaint with a fresh Idempotency-Key, as every JSON client must; returns
+    /// the status and the JSON body.
     pub async fn submit(&self, form: &Value) -> (u16, Value) {
-        self.submit_with_key(form, None).await
+        let key = uuid::Uuid::new_v4().to_string();
+        self.submit_with_key(form, Some(&key)).await
     }
 
     pub async fn submit_with_key(&self, form: &Value, key: Option<&str>) -> (u16, Value) {
@@ -128,6 +130,27 @@ impl TestApp {
         let response = request.send().await.expect("api answers");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A staff member (`token`) enters a complaint that came by phone or letter
+    /// (`POST /tickets/entered`) and expects a 202; returns (reference, secret).
+    pub async fn enter_ok(&self, token: &str, form: &Value) -> (String, String) {
+        let response = self
+            .http
+            .post(self.url("/tickets/entered"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(form)
+            .send()
+            .await
+            .expect("api answers");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 202, "{body}");
+        (
+            body["reference"].as_str().unwrap().to_string(),
+            body["status_secret"].as_str().unwrap().to_string(),
+        )
     }
 
     /// Submits and expects a 202; returns (reference, secret).

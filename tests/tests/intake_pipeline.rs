@@ -18,9 +18,14 @@ async fn a_complaint_is_routed_to_the_right_team_with_correct_deadlines() {
     form["submitted_at"] = json!("2026-11-20T10:00:00+08:00");
     form["text"] =
         json!("催收员每天打电话骚扰我的家人和同事，还威胁说要上门，我要求停止这种暴力催收。");
-    let (reference, _) = app.submit_ok(&form).await;
+    // The public route refuses both fields; the staff route takes them.
+    let (status, body) = app.submit(&form).await;
+    assert_eq!(status, 422, "{body}");
+    let agent = app.token("agnes", &["customer_care"], false).await;
+    let (reference, _) = app.enter_ok(&agent, &form).await;
 
     let (ticket, events) = app.wait_for_ticket(&reference).await;
+    assert_eq!(ticket.channel, redress_domain::Channel::Phone);
     assert_eq!(ticket.category, "collection_conduct");
     assert_eq!(ticket.team, "conduct_compliance");
     assert_eq!(ticket.priority, Priority::High);
@@ -92,7 +97,7 @@ async fn the_borrower_sees_status_team_and_deadlines_with_the_secret_only() {
         "no personal data in the status"
     );
 
-    // The secret also works as a query parameter (a link), but a wrong one finds nothing.
+    // Never in a URL (logs, histories, Referer keep it), and a wrong one finds nothing.
     let by_query = app
         .http
         .get(app.url(&format!("/complaints/{reference}")))
@@ -100,7 +105,7 @@ async fn the_borrower_sees_status_team_and_deadlines_with_the_secret_only() {
         .send()
         .await
         .unwrap();
-    assert_eq!(by_query.status(), 200);
+    assert_eq!(by_query.status(), 400);
     let wrong = app
         .http
         .get(app.url(&format!("/complaints/{reference}")))
@@ -284,6 +289,13 @@ async fn a_repeat_complaint_is_flagged_and_linked_to_the_earlier_one() {
 async fn an_idempotency_key_gives_a_resubmitted_form_the_same_reference() {
     let app = spawn_app().await;
     let form = complaint_form();
+    // A JSON client must send a key: without one it is told so, and nothing is filed.
+    let (s0, b0) = app.submit_with_key(&form, None).await;
+    assert_eq!(
+        (s0, b0["error"].as_str()),
+        (400, Some("idempotency_key_required")),
+        "{b0}"
+    );
     let (s1, b1) = app.submit_with_key(&form, Some("form-42")).await;
     let (s2, b2) = app.submit_with_key(&form, Some("form-42")).await;
     assert_eq!((s1, s2), (202, 202));

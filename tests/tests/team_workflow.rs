@@ -160,7 +160,8 @@ async fn the_queue_lists_a_teams_open_tickets_by_nearest_deadline_with_filters_a
         let mut form = complaint_form();
         form["submitted_at"] =
             json!((chrono::Utc::now() - chrono::Duration::days(days_ago)).to_rfc3339());
-        let (reference, _) = app.submit_ok(&form).await;
+        // Backdated: entered by staff (the public route refuses submitted_at).
+        let (reference, _) = app.enter_ok(&alice, &form).await;
         app.wait_for_ticket(&reference).await;
         refs.push(reference);
     }
@@ -187,6 +188,19 @@ async fn the_queue_lists_a_teams_open_tickets_by_nearest_deadline_with_filters_a
         expected.iter().map(String::as_str).collect::<Vec<_>>()
     );
     assert!(page2["next_cursor"].is_null());
+    // The cursor is signed for this queue and these filters: reused with other filters,
+    // or edited, it is refused before DynamoDB sees it.
+    for target in [
+        format!("/tickets?limit=2&status=received&cursor={cursor}"),
+        format!("/tickets?limit=2&cursor={}", &cursor[1..]),
+    ] {
+        let (status, body) = app.get_as(&alice, &target).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_cursor")),
+            "{target}"
+        );
+    }
     // No contact details or complaint text in the queue.
     assert!(
         !page1.to_string().contains("Li Na") && !page1.to_string().contains("hidden service fee")

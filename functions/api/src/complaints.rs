@@ -1,16 +1,19 @@
 //! `POST /complaints` and `GET /complaints/{reference}`.
 
+use crate::auth::Principal;
 use crate::http_error::{json_response, ApiError};
 use crate::views::{BorrowerDeadlines, ComplaintStatusView};
 use crate::{ApiDeps, MAX_BODY_BYTES};
 use lambda_http::http::{header, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use redress_domain::assess::ComplaintMessage;
-use redress_domain::complaint::{Complaint, ParseMode};
+use redress_domain::complaint::{Complaint, FieldError, ParseMode};
 use redress_domain::ports::{
-    ComplaintLookup, ComplaintQueue, ComplaintState, Submission, SubmissionLog,
+    AccessKind, AccessLog, AccessRecord, ComplaintLookup, ComplaintQueue, ComplaintState,
+    Submission, SubmissionLog,
 };
 use redress_domain::reference::Reference;
+use redress_domain::taxonomy::Channel;
 use redress_domain::ticket::TicketStatus;
 use redress_domain::Bilingual;
 use serde_json::{json, Value};
@@ -36,9 +39,91 @@ where
     S: SubmissionLog + Sync,
     Q: ComplaintQueue + Sync,
 {
-    let idempotency_key = idempotency_key(request)?;
     let value = json_body(request)?;
-    let accepted = accept(deps, &value, idempotency_key.as_deref()).await?;
+    let idempotency_key = required_idempotency_key(request)?;
+    let accepted = accept(deps, &value, Some(&idempotency_key), Entry::Public).await?;
+    Ok(accepted_response(&accepted))
+}
+
+/// `POST /tickets/entered`: a signed-in staff member enters a complaint that reached
+/// us by phone, letter or an agent — the same body as `POST /complaints`, plus the
+/// staff-only channels and the original `submitted_at`. Who entered it is written to
+/// the access log.
+pub(crate) async fn enter<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError>
+where
+    S: SubmissionLog + AccessLog + Sync,
+    Q: ComplaintQueue + Sync,
+{
+    let who = Principal::from_request(&deps.auth, request).ok_or(ApiError::Unauthorized)?;
+    // Any staff member who works tickets: a team member or a manager.
+    if who.teams.is_empty() && !who.manager {
+        return Err(ApiError::Forbidden);
+    }
+    let value = json_body(request)?;
+    let idempotency_key = required_idempotency_key(request)?;
+    let accepted = accept(deps, &value, Some(&idempotency_key), Entry::Staff).await?;
+    if !accepted.replayed {
+        deps.store
+            .record_access(&AccessRecord {
+                reference: accepted.reference.to_string(),
+                at: deps.clock.now(),
+                actor: crate::tickets::actor_of(&who),
+                kind: AccessKind::Entered,
+            })
+            .await?;
+    }
+    info!(reference = %accepted.reference, user = %who.user, replayed = accepted.replayed, "complaint entered by staff");
+    Ok(accepted_response(&accepted))
+}
+
+/// Who submits a complaint: the public (the web form, a borrower's app) may not
+/// backdate it or claim a staff channel; staff entering a call or a letter may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    Public,
+    Staff,
+}
+
+/// Channels only staff may record: the borrower did not use the form or the app.
+const STAFF_CHANNELS: [Channel; 3] = [Channel::Phone, Channel::Letter, Channel::Agent];
+
+/// The fields a public submission may not carry, as field errors.
+fn staff_only_fields(value: &Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if value.get("submitted_at").is_some() {
+        errors.push(FieldError::new(
+            "submitted_at",
+            "staff_only",
+            "submitted_at may not be given here: a complaint counts from when we receive it (staff enter earlier calls and letters on POST /tickets/entered)",
+            "此处不能提供 submitted_at：投诉自我们收到之时起算（工作人员通过 POST /tickets/entered 录入先前的来电和信件）",
+        ));
+    }
+    let staff_channel = value
+        .get("channel")
+        .and_then(Value::as_str)
+        .and_then(|c| Channel::parse(c.trim()))
+        .filter(|c| STAFF_CHANNELS.contains(c));
+    if let Some(channel) = staff_channel {
+        errors.push(FieldError::new(
+            "channel",
+            "staff_only",
+            format!(
+                "channel '{}' is for complaints entered by staff; use web, app or email",
+                channel.as_str()
+            ),
+            format!(
+                "渠道“{}”仅供工作人员录入投诉使用；请使用 web、app 或 email",
+                channel.as_str()
+            ),
+        ));
+    }
+    errors
+}
+
+fn accepted_response(accepted: &Accepted) -> Response<Body> {
     let reference = &accepted.reference;
     let body = json!({
         "reference": reference.as_str(),
@@ -58,7 +143,7 @@ where
             header::HeaderValue::from_static("true"),
         );
     }
-    Ok(response)
+    response
 }
 
 /// Validates a complaint (the JSON form) and puts it on the queue, once per
@@ -67,14 +152,26 @@ pub(crate) async fn accept<S, Q>(
     deps: &ApiDeps<S, Q>,
     value: &Value,
     idempotency_key: Option<&str>,
+    entry: Entry,
 ) -> Result<Accepted, ApiError>
 where
     S: SubmissionLog + Sync,
     Q: ComplaintQueue + Sync,
 {
     let now = deps.clock.now();
-    let complaint = Complaint::parse(value, &deps.config, ParseMode::Submission, now)
-        .map_err(|e| ApiError::Validation(e.0))?;
+    let mut refused = match entry {
+        Entry::Public => staff_only_fields(value),
+        Entry::Staff => Vec::new(),
+    };
+    let parsed = Complaint::parse(value, &deps.config, ParseMode::Submission, now);
+    let complaint = match parsed {
+        Ok(c) if refused.is_empty() => c,
+        Ok(_) => return Err(ApiError::Validation(refused)),
+        Err(e) => {
+            refused.extend(e.0);
+            return Err(ApiError::Validation(refused));
+        }
+    };
     let form = complaint.to_form();
     // serde_json orders object keys, so equal complaints give equal fingerprints.
     let fingerprint = hex::encode(Sha256::digest(form.to_string().as_bytes()));
@@ -142,17 +239,17 @@ where
             "投诉编号格式应类似 RD-261123-7KQ2M9XA",
         )
     })?;
+    // Never from the query string: a URL ends up in logs, histories and Referer headers.
     let secret = request
         .headers()
         .get("x-status-secret")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-        .or_else(|| request.query_string_parameters_ref().and_then(|q| q.first("secret").map(str::to_string)))
         .ok_or_else(|| {
             ApiError::bad_request(
                 "secret_required",
-                "give the status secret in the X-Status-Secret header or the 'secret' query parameter",
-                "请提供查询码（X-Status-Secret 请求头或 secret 参数）",
+                "give the status secret in the X-Status-Secret header (never in the URL)",
+                "请在 X-Status-Secret 请求头中提供查询码（不要放在网址中）",
             )
         })?;
     crate::tickets::json_view(StatusCode::OK, &lookup(deps, &reference, &secret).await?)
@@ -203,6 +300,18 @@ where
         },
     };
     Ok(view)
+}
+
+/// The `Idempotency-Key` a JSON client must send, so that resubmitting after a lost
+/// answer can never file the complaint twice.
+fn required_idempotency_key(request: &Request) -> Result<String, ApiError> {
+    idempotency_key(request)?.ok_or_else(|| {
+        ApiError::bad_request(
+            "idempotency_key_required",
+            "send an Idempotency-Key header (e.g. a random UUID per complaint) and reuse it when you resend the same complaint",
+            "请提供 Idempotency-Key 请求头（例如每条投诉一个随机 UUID），重发同一投诉时使用同一个键",
+        )
+    })
 }
 
 fn idempotency_key(request: &Request) -> Result<Option<String>, ApiError> {

@@ -4,8 +4,12 @@
 //! - `POST /complaints` — validate, answer 202 with a reference and a status secret,
 //!   put the complaint on the complaints queue. An `Idempotency-Key` header makes a
 //!   resubmitted form get the same reference.
-//! - `GET /complaints/{reference}` — with the status secret (`X-Status-Secret` header or
-//!   `?secret=`), the status, the team's name and the deadlines, nothing else.
+//! - `GET /complaints/{reference}` — with the status secret (`X-Status-Secret` header
+//!   only: never in a URL, where logs and proxies keep it), the status, the team's name
+//!   and the deadlines, nothing else.
+//! - `POST /tickets/entered` — a signed-in staff member enters a complaint that came by
+//!   phone, letter or an agent, with its `channel` and original `submitted_at`; the
+//!   public route refuses both.
 //!
 //! - team routes (`/tickets…`, JWT-authorized; see [`tickets`] and [`auth`]).
 //! - `POST /surveys` — a borrower's survey answer (token-checked, then queued).
@@ -17,6 +21,7 @@
 
 pub mod auth;
 mod complaints;
+mod cursor;
 pub mod http_error;
 mod reports;
 pub mod signin;
@@ -31,8 +36,8 @@ use redress_aws::env::{self, EnvError, VarSource};
 use redress_aws::{DynamoStore, SdkConfig, SqsQueue, SqsQueues};
 use redress_domain::config::DomainConfig;
 use redress_domain::ports::{
-    Clock, ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, Outbox, SubmissionLog,
-    SurveyLookup, SurveyQueue, SystemClock, TeamQueue, TicketStore,
+    AccessLog, Clock, ComplaintLookup, ComplaintQueue, MetricsReader, Notifier, Outbox,
+    SubmissionLog, SurveyLookup, SurveyQueue, SystemClock, TeamQueue, TicketStore,
 };
 use redress_domain::reference::StatusSecrets;
 use redress_domain::survey::SurveyTokens;
@@ -41,6 +46,9 @@ use std::sync::Arc;
 /// Largest request body accepted, in bytes. A complaint is at most 5,000 characters
 /// (≤ 20 KB in UTF-8); the rest is headroom for the other fields.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The `Strict-Transport-Security` of every answer.
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// What the api handler needs, built once per cold start.
 pub struct ApiDeps<S, Q> {
@@ -101,6 +109,7 @@ where
         + SurveyLookup
         + MetricsReader
         + Outbox
+        + AccessLog
         + Sync,
     Q: ComplaintQueue + SurveyQueue + Notifier + Sync,
 {
@@ -109,6 +118,12 @@ where
     deps.auth.prepare(&request).await;
     let (request, session_cookies) = auth::refresh_session(&deps.auth, request).await;
     let mut response = route(deps, request).await;
+    // Every answer, pages and JSON alike: browsers keep to https for this host for two
+    // years (ignored over plain http, as locally).
+    response.headers_mut().insert(
+        lambda_http::http::header::STRICT_TRANSPORT_SECURITY,
+        lambda_http::http::HeaderValue::from_static(HSTS),
+    );
     for c in session_cookies {
         if let Ok(v) = lambda_http::http::HeaderValue::from_str(&c) {
             response
@@ -128,6 +143,7 @@ where
         + TeamQueue
         + SurveyLookup
         + MetricsReader
+        + AccessLog
         + Sync,
     Q: ComplaintQueue + SurveyQueue + Notifier + Sync,
 {
@@ -146,6 +162,7 @@ where
         ("POST", ["complaints"]) => complaints::submit(deps, &request).await,
         ("GET", ["complaints", reference]) => complaints::status(deps, &request, reference).await,
         ("GET", ["tickets"]) => tickets::list(deps, &request).await,
+        ("POST", ["tickets", "entered"]) => complaints::enter(deps, &request).await,
         ("GET", ["tickets", reference]) => tickets::show(deps, &request, reference).await,
         ("GET", ["tickets", reference, "history"]) => {
             tickets::history(deps, &request, reference).await

@@ -45,7 +45,7 @@ const MAX_FIELD: usize = 256;
 /// Serves the sign-in routes; `None` for any other request.
 pub async fn route<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Option<Response<Body>>
 where
-    S: TicketStore + Outbox + Sync,
+    S: TicketStore + Outbox + redress_domain::ports::AccessLog + Sync,
     Q: Notifier + Sync,
 {
     let path = request.uri().path().trim_end_matches('/');
@@ -108,7 +108,7 @@ async fn session_action<S, Q>(
     reference: &str,
 ) -> Response<Body>
 where
-    S: TicketStore + Outbox + Sync,
+    S: TicketStore + Outbox + redress_domain::ports::AccessLog + Sync,
     Q: Notifier + Sync,
 {
     let key = CsrfKey::from_status_secrets(&deps.secrets);

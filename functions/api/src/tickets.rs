@@ -12,6 +12,7 @@
 
 use crate::auth::Principal;
 use crate::complaints::json_body;
+use crate::cursor::{CursorKey, CursorScope};
 use crate::http_error::{json_response, ApiError};
 use crate::views::{ActedView, HistoryView, QueueEntry, QueueItemView, QueuePageView, TicketView};
 use crate::ApiDeps;
@@ -23,8 +24,8 @@ use redress_domain::config::DomainConfig;
 use redress_domain::lifecycle::{apply, Action, ActionContext, LifecycleError};
 use redress_domain::notify;
 use redress_domain::ports::{
-    Notification, NotificationKind, Notifier, Outbox, OutboxEntry, QueueFilter, SaveOutcome,
-    TeamQueue, TicketChange, TicketStore,
+    AccessKind, AccessLog, AccessRecord, Notification, NotificationKind, Notifier, Outbox,
+    OutboxEntry, QueueFilter, SaveOutcome, TeamQueue, TicketChange, TicketStore,
 };
 use redress_domain::taxonomy::Priority;
 use redress_domain::ticket::{Actor, AuditEvent, Ticket, TicketStatus};
@@ -165,15 +166,26 @@ where
                 )
             })?,
     };
-    let cursor = query(request, "cursor");
-    if cursor.is_some_and(|c| !redress_aws::store::is_valid_cursor(c)) {
-        return Err(bad_query(
-            "invalid_cursor",
-            "the cursor is not valid".into(),
-            "分页游标无效".into(),
-        ));
-    }
+    // Cursors are signed for this team and these filters: a forged, edited or swapped
+    // one is refused before the store sees it.
+    let key = CursorKey::from_status_secrets(&deps.secrets);
+    let scope = CursorScope {
+        team: &team,
+        filter: &filter,
+    };
+    let cursor = match query(request, "cursor") {
+        None => None,
+        Some(signed) => Some(key.verify(&scope, signed).ok_or_else(|| {
+            bad_query(
+                "invalid_cursor",
+                "the cursor is not valid for this queue and these filters: start again without it"
+                    .into(),
+                "分页游标对该队列和筛选条件无效，请去掉游标重新开始".into(),
+            )
+        })?),
+    };
     let page = deps.store.team_queue(&team, &filter, cursor, limit).await?;
+    let next_cursor = page.next_cursor.as_deref().map(|c| key.sign(&scope, c));
     let tickets = page
         .tickets
         .into_iter()
@@ -189,7 +201,7 @@ where
         team_name: deps.config.routing.team(&team).map(|t| t.name.clone()),
         team,
         tickets,
-        next_cursor: page.next_cursor,
+        next_cursor,
     })
 }
 
@@ -213,8 +225,10 @@ where
         .ticket(reference.as_str())
         .await?
         .ok_or(ApiError::TicketNotFound)?;
+    // Another team's ticket answers exactly as a missing one: no way to learn that a
+    // reference exists.
     if !who.can_access(ticket.team.as_str()) {
-        return Err(ApiError::Forbidden);
+        return Err(ApiError::TicketNotFound);
     }
     Ok((ticket, events))
 }
@@ -225,7 +239,7 @@ pub(crate) async fn show<S, Q>(
     reference: &str,
 ) -> Result<Response<Body>, ApiError>
 where
-    S: TicketStore + Sync,
+    S: TicketStore + AccessLog + Sync,
 {
     json_view(
         StatusCode::OK,
@@ -241,14 +255,62 @@ pub(crate) async fn ticket_page<S, Q>(
     reference: &str,
 ) -> Result<TicketView, ApiError>
 where
-    S: TicketStore + Sync,
+    S: TicketStore + AccessLog + Sync,
 {
     let who = principal(&deps.auth, request)?;
     let (ticket, events) = load(deps, &who, reference).await?;
-    if who.contact_access {
+    Ok(shown(deps, &who, &ticket, deps.clock.now())
+        .await?
+        .with_history(events))
+}
+
+/// The ticket as `who` may see it. An unmasked view (contact access) is written to the
+/// access log first: without its audit record, no unmasked view.
+async fn shown<S, Q>(
+    deps: &ApiDeps<S, Q>,
+    who: &Principal,
+    ticket: &Ticket,
+    now: DateTime<Utc>,
+) -> Result<TicketView, ApiError>
+where
+    S: AccessLog + Sync,
+{
+    let view = TicketView::new(ticket, who, &deps.config, now);
+    if !view.contact_masked {
+        deps.store
+            .record_access(&AccessRecord {
+                reference: ticket.reference.to_string(),
+                at: now,
+                actor: actor_of(who),
+                kind: AccessKind::ContactViewed,
+            })
+            .await?;
         info!(reference = %ticket.reference, user = %who.user, "contact details shown unmasked");
     }
-    Ok(TicketView::new(&ticket, &who, &deps.config, deps.clock.now()).with_history(events))
+    Ok(view)
+}
+
+/// The ticket masked whatever the caller's access, for the `current` ticket of a
+/// refusal or conflict (it is there to show the state, not the borrower).
+fn masked_json(
+    ticket: &Ticket,
+    who: &Principal,
+    config: &DomainConfig,
+    now: DateTime<Utc>,
+) -> Value {
+    let masked = Principal {
+        contact_access: false,
+        ..who.clone()
+    };
+    TicketView::new(ticket, &masked, config, now).to_json()
+}
+
+/// The audit trail's actor for a staff member.
+pub(crate) fn actor_of(who: &Principal) -> Actor {
+    Actor {
+        id: who.user.clone(),
+        role: who.role().to_string(),
+    }
 }
 
 pub(crate) async fn history<S, Q>(
@@ -276,7 +338,7 @@ pub(crate) async fn act<S, Q>(
     reference: &str,
 ) -> Result<Response<Body>, ApiError>
 where
-    S: TicketStore + Outbox + Sync,
+    S: TicketStore + Outbox + AccessLog + Sync,
     Q: Notifier + Sync,
 {
     let who = principal(&deps.auth, request)?;
@@ -330,14 +392,14 @@ where
     let (ticket, _) = load(deps, &who, reference).await?;
     let now = deps.clock.now();
     if ticket.version != expected_version {
-        return Err(ApiError::VersionConflict(Box::new(
-            TicketView::new(&ticket, &who, &deps.config, now).to_json(),
-        )));
+        return Err(ApiError::VersionConflict(Box::new(masked_json(
+            &ticket,
+            &who,
+            &deps.config,
+            now,
+        ))));
     }
-    let actor = Actor {
-        id: who.user.clone(),
-        role: who.role().to_string(),
-    };
+    let actor = actor_of(&who);
     let ctx = ActionContext {
         actor: &actor,
         now,
@@ -372,20 +434,27 @@ where
             json_view(
                 StatusCode::OK,
                 &ActedView {
-                    ticket: TicketView::new(&changed, &who, &deps.config, now),
+                    ticket: shown(deps, &who, &changed, now).await?,
                     event,
                 },
             )
         }
         // No survey is written here, so AlreadyAnswered cannot happen; read it as a conflict.
-        SaveOutcome::AlreadyAnswered => Err(ApiError::VersionConflict(Box::new(
-            TicketView::new(&ticket, &who, &deps.config, now).to_json(),
-        ))),
-        SaveOutcome::Conflict { current } => Err(ApiError::VersionConflict(Box::new(
-            current
-                .map(|t| TicketView::new(&t, &who, &deps.config, now).to_json())
-                .unwrap_or(Value::Null),
-        ))),
+        SaveOutcome::AlreadyAnswered => Err(ApiError::VersionConflict(Box::new(masked_json(
+            &ticket,
+            &who,
+            &deps.config,
+            now,
+        )))),
+        // Someone else changed the ticket first. It may have moved to another team (a
+        // transfer) meanwhile: the caller sees it only if they still may, else it is
+        // as missing as any other team's ticket.
+        SaveOutcome::Conflict { current } => match current {
+            Some(t) if who.can_access(t.team.as_str()) => Err(ApiError::VersionConflict(Box::new(
+                masked_json(&t, &who, &deps.config, now),
+            ))),
+            _ => Err(ApiError::TicketNotFound),
+        },
     }
 }
 
@@ -409,7 +478,7 @@ fn lifecycle_error(
         _ => ApiError::Refused {
             code: e.code(),
             message,
-            current: Box::new(TicketView::new(ticket, who, config, now).to_json()),
+            current: Box::new(masked_json(ticket, who, config, now)),
         },
     }
 }

@@ -51,8 +51,8 @@ impl NextDeadline {
     }
 }
 
-/// A ticket as the caller may see it: contact details masked unless they have contact
-/// access, with the names a reader needs, its next deadline and the actions the
+/// A ticket as the caller may see it: contact details and the customer id and loan
+/// number masked unless they have contact access, with the names a reader needs, its next deadline and the actions the
 /// lifecycle allows this caller now.
 #[derive(Debug, Clone, Serialize)]
 pub struct TicketView {
@@ -254,8 +254,9 @@ fn masked_contact(contact: &Contact) -> Contact {
         name: contact.name.as_deref().map(|n| mask(n, 1, 0)),
         phone: contact.phone.as_deref().map(mask_phone),
         email: contact.email.as_deref().map(mask_email),
-        customer_id: contact.customer_id.clone(),
-        loan_number: contact.loan_number.clone(),
+        // Identifiers as much as contact details: enough to tell two apart, not to use.
+        customer_id: contact.customer_id.as_deref().map(|c| mask(c, 1, 2)),
+        loan_number: contact.loan_number.as_deref().map(|l| mask(l, 2, 3)),
         national_id_masked: contact.national_id_masked.clone(),
     }
 }

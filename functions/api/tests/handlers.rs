@@ -10,7 +10,7 @@ use redress_api::ApiDeps;
 use redress_aws::jwks::testing;
 use redress_domain::borrower::BorrowerKeyer;
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::{NotificationKind, StoreFailure, TestClock};
+use redress_domain::ports::{AccessLog, NotificationKind, StoreFailure, TestClock};
 use redress_domain::reference::StatusSecrets;
 use redress_domain::survey::SurveyTokens;
 use redress_domain::ticket::{AuditAction, Ticket, TicketStatus};
@@ -175,12 +175,15 @@ impl App {
         (response.status().as_u16(), body_json(&response))
     }
 
+    /// Submits a complaint as a JSON client does, with `key` as its Idempotency-Key, or
+    /// a fresh one when `None`.
     async fn submit(&self, form: &Value, key: Option<&str>) -> (u16, Value) {
         let body = serde_json::to_vec(form).unwrap();
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(k) = key {
-            headers.push(("idempotency-key", k));
-        }
+        let fresh = uuid::Uuid::new_v4().to_string();
+        let headers = vec![
+            ("content-type", "application/json"),
+            ("idempotency-key", key.unwrap_or(&fresh)),
+        ];
         self.call(event(
             "POST",
             "/complaints",
@@ -460,7 +463,10 @@ async fn every_kind_of_bad_input_gets_its_4xx_and_nothing_is_enqueued() {
         f(&mut form);
         serde_json::to_vec(&form).unwrap()
     };
-    let json_ct: &[(&str, &str)] = &[("content-type", "application/json")];
+    let json_ct: &[(&str, &str)] = &[
+        ("content-type", "application/json"),
+        ("idempotency-key", "bad-input"),
+    ];
     let long_key = "a".repeat(300);
     let cases: Vec<Case<'_>> = vec![
         (
@@ -711,23 +717,43 @@ async fn an_invalid_transition_gets_409_with_the_reason_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn another_teams_member_gets_403_and_no_caller_gets_401() {
+async fn another_teams_ticket_answers_exactly_like_a_missing_one_and_no_caller_gets_401() {
     let app = app();
     let reference = app.billing_ticket().await;
+    let missing = "RD-261123-ZZZZZZZZ";
     let bob = Caller::Member("bob", "hardship");
-    for target in [
-        format!("/tickets/{reference}"),
-        format!("/tickets/{reference}/history"),
+    for (target, unknown) in [
+        (
+            format!("/tickets/{reference}"),
+            format!("/tickets/{missing}"),
+        ),
+        (
+            format!("/tickets/{reference}/history"),
+            format!("/tickets/{missing}/history"),
+        ),
     ] {
-        let (status, _) = app.get(bob, &target).await;
-        assert_eq!(status, 403, "{target}");
+        let (status, body) = app.get(bob, &target).await;
+        assert_eq!(
+            (status, body.clone()),
+            app.get(bob, &unknown).await,
+            "{target}: the same answer as for a ticket that does not exist"
+        );
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("ticket_not_found"))
+        );
         let (status, _) = app.get(Caller::Anonymous, &target).await;
         assert_eq!(status, 401, "{target}");
     }
-    let (status, _) = app
+    let (status, body) = app
         .act(bob, &reference, 1, json!({"action": "acknowledge"}))
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        (status, body),
+        app.act(bob, missing, 1, json!({"action": "acknowledge"}))
+            .await
+    );
+    assert_eq!(status, 404);
     let (status, _) = app.get(bob, "/reports/overview").await;
     assert_eq!(status, 403, "reports are for managers");
     let (status, body) = app
@@ -828,7 +854,10 @@ async fn a_transfer_keeps_the_deadlines_and_hands_the_ticket_to_the_other_team()
     assert_eq!(after.team, "hardship");
     assert_eq!(after.deadlines, before.deadlines);
     let (status, _) = app.get(ALICE, &format!("/tickets/{reference}")).await;
-    assert_eq!(status, 403, "billing no longer has it");
+    assert_eq!(
+        status, 404,
+        "billing no longer has it: it answers as missing"
+    );
     let (status, _) = app
         .get(
             Caller::Member("hana", "hardship"),
@@ -1106,4 +1135,674 @@ async fn a_sent_form_gives_the_codes_and_the_status_page_shows_the_complaint_in_
         !wrong.html.contains("service fee"),
         "nothing of the complaint without its secret"
     );
+}
+
+// --- Public and staff entry -------------------------------------------------------
+
+/// The codes of a 422's field errors, by field.
+fn field_codes(body: &Value) -> Vec<(String, String)> {
+    body["fields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|f| {
+                    assert!(
+                        f["message"]["en"].is_string() && f["message"]["zh"].is_string(),
+                        "{f}"
+                    );
+                    (
+                        f["field"].as_str().unwrap_or("").to_string(),
+                        f["code"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl App {
+    /// `POST /tickets/entered` as `caller`, with a fresh Idempotency-Key.
+    async fn enter(&self, caller: Caller<'_>, form: &Value) -> (u16, Value) {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.call(event(
+            "POST",
+            "/tickets/entered",
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", &key),
+            ],
+            Some(&serde_json::to_vec(form).unwrap()),
+            caller,
+        ))
+        .await
+    }
+}
+
+#[tokio::test]
+async fn the_public_route_refuses_backdating_and_staff_channels() {
+    let app = app();
+    let earlier = (t0() - Duration::days(3)).to_rfc3339();
+    let mut backdated = complaint_form();
+    backdated["submitted_at"] = json!(earlier);
+    let (status, body) = app.submit(&backdated, None).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        field_codes(&body),
+        [("submitted_at".to_string(), "staff_only".to_string())]
+    );
+    for channel in ["phone", "letter", "agent"] {
+        let mut form = complaint_form();
+        form["channel"] = json!(channel);
+        let (status, body) = app.submit(&form, None).await;
+        assert_eq!(status, 422, "{channel}: {body}");
+        assert_eq!(
+            field_codes(&body),
+            [("channel".to_string(), "staff_only".to_string())],
+            "{channel}"
+        );
+    }
+    // Other errors are reported with it, all at once.
+    let mut both = backdated.clone();
+    both["channel"] = json!("letter");
+    both["borrower"]["phone"] = json!("12345");
+    let (_, body) = app.submit(&both, None).await;
+    let fields: Vec<String> = field_codes(&body).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(fields, ["submitted_at", "channel", "borrower.phone"]);
+    // The borrower's own channels still pass.
+    for channel in ["web", "app", "email"] {
+        let mut form = complaint_form();
+        form["channel"] = json!(channel);
+        assert_eq!(app.submit(&form, None).await.0, 202, "{channel}");
+    }
+    assert_eq!(app.queues.complaints().len(), 3, "only the three accepted");
+}
+
+#[tokio::test]
+async fn staff_enter_a_call_with_its_channel_and_time_and_who_entered_it_is_recorded() {
+    let app = app();
+    let earlier = t0() - Duration::days(3);
+    let mut call = complaint_form();
+    call["channel"] = json!("phone");
+    call["submitted_at"] = json!(earlier.to_rfc3339());
+
+    let (status, _) = app.enter(Caller::Anonymous, &call).await;
+    assert_eq!(status, 401, "staff only");
+    let no_key = event(
+        "POST",
+        "/tickets/entered",
+        &[("content-type", "application/json")],
+        Some(&serde_json::to_vec(&call).unwrap()),
+        ALICE,
+    );
+    let (status, body) = app.call(no_key).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("idempotency_key_required"))
+    );
+    assert!(app.queues.complaints().is_empty());
+
+    let (status, body) = app.enter(ALICE, &call).await;
+    assert_eq!(status, 202, "{body}");
+    let reference = body["reference"].as_str().unwrap().to_string();
+    let sent = app.queues.complaints();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].received_at, earlier, "deadlines run from the call");
+    let records = app.store.access_records(&reference).await.unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].kind, redress_domain::ports::AccessKind::Entered);
+    assert_eq!(records[0].actor.id, "alice");
+    app.run_intake().await;
+    let ticket = app.ticket(&reference);
+    assert_eq!(ticket.channel, redress_domain::Channel::Phone);
+    assert_eq!(ticket.received_at, earlier);
+    // Still bounded: no entry from the future.
+    let mut future = call.clone();
+    future["submitted_at"] = json!((t0() + Duration::hours(1)).to_rfc3339());
+    let (status, body) = app.enter(ALICE, &future).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(field_codes(&body)[0].0, "submitted_at");
+}
+
+#[tokio::test]
+async fn a_json_client_without_an_idempotency_key_is_told_to_send_one() {
+    let app = app();
+    let (status, body) = app
+        .call(event(
+            "POST",
+            "/complaints",
+            &[("content-type", "application/json")],
+            Some(&serde_json::to_vec(&complaint_form()).unwrap()),
+            Caller::Anonymous,
+        ))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "idempotency_key_required");
+    assert!(body["message"]["en"]
+        .as_str()
+        .unwrap()
+        .contains("Idempotency-Key"));
+    assert!(body["message"]["zh"]
+        .as_str()
+        .unwrap()
+        .contains("Idempotency-Key"));
+    assert!(app.queues.complaints().is_empty(), "nothing was enqueued");
+    assert!(
+        !app.store.calls().contains(&"record submission"),
+        "nothing was recorded"
+    );
+}
+
+#[tokio::test]
+async fn the_status_secret_is_read_from_the_header_never_from_the_url() {
+    let app = app();
+    let (_, body) = app.submit(&complaint_form(), None).await;
+    let reference = body["reference"].as_str().unwrap();
+    let secret = body["status_secret"].as_str().unwrap();
+    let (status, body) = app
+        .get(
+            Caller::Anonymous,
+            &format!("/complaints/{reference}?secret={secret}"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("secret_required"))
+    );
+    let (status, _) = app
+        .call(event(
+            "GET",
+            &format!("/complaints/{reference}"),
+            &[("x-status-secret", secret)],
+            None,
+            Caller::Anonymous,
+        ))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn every_answer_carries_strict_transport_security() {
+    let app = app();
+    let requests = [
+        event("GET", "/", &[], None, Caller::Anonymous),
+        event("GET", "/complain", &[], None, Caller::Anonymous),
+        event("GET", "/signin", &[], None, Caller::Anonymous),
+        event("GET", "/signin/session", &[], None, Caller::Anonymous),
+        event("GET", "/assets/app.js", &[], None, Caller::Anonymous),
+        event("GET", "/tickets", &[], None, Caller::Anonymous),
+        event("GET", "/tickets?team=billing", &[], None, ALICE),
+        event("GET", "/nowhere", &[], None, Caller::Anonymous),
+        event("POST", "/complaints", &[], Some(b"x"), Caller::Anonymous),
+    ];
+    for request in requests {
+        let path = request.uri().path().to_string();
+        let response = redress_api::handle(&app.api, request).await;
+        let hsts = response
+            .headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(hsts, Some(redress_api::HSTS), "{path}");
+        assert!(redress_api::HSTS.contains("max-age=63072000"));
+    }
+}
+
+// --- Access is never leaked -------------------------------------------------------
+
+#[tokio::test]
+async fn a_conflict_rechecks_that_the_caller_may_still_see_the_ticket() {
+    let app = app();
+    let reference = app.billing_ticket().await;
+    // Someone else acknowledges first: a 409 with the ticket as it is now, masked.
+    let mut acknowledged = app.ticket(&reference);
+    acknowledged.version = 2;
+    acknowledged.status = TicketStatus::Acknowledged;
+    app.store.interleave_change(acknowledged);
+    let carl = Caller::ContactAccess("carl", "billing");
+    let (status, body) = app
+        .act(carl, &reference, 1, json!({"action": "acknowledge"}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("version_conflict")),
+        "{body}"
+    );
+    assert_eq!(body["current"]["version"], 2);
+    assert!(!body.to_string().contains("13912345678"), "{body}");
+    // Someone else transfers it to hardship first: it is no longer the caller's to see.
+    let mut transferred = app.ticket(&reference);
+    transferred.version = 3;
+    transferred.team = "hardship".into();
+    app.store.interleave_change(transferred);
+    let (status, body) = app
+        .act(ALICE, &reference, 2, json!({"action": "start_analysis"}))
+        .await;
+    assert_eq!(
+        (status, body.clone()),
+        app.act(
+            ALICE,
+            "RD-261123-ZZZZZZZZ",
+            2,
+            json!({"action": "start_analysis"})
+        )
+        .await,
+        "exactly like a missing ticket"
+    );
+    assert_eq!(status, 404);
+    assert!(!body.to_string().contains("hardship"));
+}
+
+#[tokio::test]
+async fn queue_cursors_are_signed_and_bound_to_the_team_and_the_filters() {
+    let app = app();
+    for _ in 0..3 {
+        app.billing_ticket().await;
+    }
+    let (status, first) = app.get(ALICE, "/tickets?team=billing&limit=1").await;
+    assert_eq!(status, 200, "{first}");
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let encoded: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+    let (status, second) = app
+        .get(
+            ALICE,
+            &format!("/tickets?team=billing&limit=1&cursor={encoded}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(
+        first["tickets"][0]["reference"],
+        second["tickets"][0]["reference"]
+    );
+
+    let app = &app;
+    let refused = |target: String| async move {
+        let (status, body) = app.get(Caller::Manager("mia"), &target).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_cursor")),
+            "{target}"
+        );
+    };
+    // Swapped to another team's queue or other filters.
+    refused(format!("/tickets?team=hardship&cursor={encoded}")).await;
+    refused(format!(
+        "/tickets?team=billing&priority=high&cursor={encoded}"
+    ))
+    .await;
+    refused(format!(
+        "/tickets?team=billing&overdue=true&cursor={encoded}"
+    ))
+    .await;
+    // Edited, or the store's own cursor without the signature.
+    let (tag, inner) = cursor.split_once('.').unwrap();
+    let edited: String = form_urlencoded::byte_serialize(
+        format!(
+            "{tag}.{}{}",
+            &inner[..inner.len() - 1],
+            if inner.ends_with('0') { '1' } else { '0' }
+        )
+        .as_bytes(),
+    )
+    .collect();
+    refused(format!("/tickets?team=billing&cursor={edited}")).await;
+    let bare: String = form_urlencoded::byte_serialize(inner.as_bytes()).collect();
+    refused(format!("/tickets?team=billing&cursor={bare}")).await;
+    refused("/tickets?team=billing&cursor=ffff".to_string()).await;
+}
+
+#[tokio::test]
+async fn made_up_claims_in_the_request_context_get_nothing() {
+    // A direct invocation (no API Gateway in front) with authorizer claims but no token.
+    let app = app();
+    let reference = app.billing_ticket().await;
+    for target in [
+        format!("/tickets/{reference}"),
+        "/reports/overview".to_string(),
+    ] {
+        let request = lambda_http::request::from_str(
+            &json!({
+                "version": "2.0", "routeKey": "$default", "rawPath": target,
+                "rawQueryString": "", "headers": {},
+                "requestContext": {
+                    "accountId": "000000000000", "apiId": "test", "domainName": "localhost",
+                    "domainPrefix": "test", "requestId": "r", "routeKey": "$default",
+                    "stage": "$default", "time": "23/Nov/2026:02:00:00 +0000", "timeEpoch": 0,
+                    "http": {"method": "GET", "path": target, "protocol": "HTTP/1.1",
+                             "sourceIp": "127.0.0.1", "userAgent": "x"},
+                    "authorizer": {"jwt": {"claims": {
+                        "username": "mallory", "cognito:groups": "[managers contact-access]",
+                        "iss": testing::settings().issuer, "client_id": testing::CLIENT_ID,
+                        "token_use": "access"}, "scopes": null}}
+                },
+                "isBase64Encoded": false
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let (status, body) = app.call(request).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("unauthorized")),
+            "{target}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn customer_and_loan_numbers_are_masked_and_every_unmasked_view_is_audited() {
+    let app = app();
+    let mut form = complaint_form();
+    form["borrower"]["loan_number"] = json!("LN20261123007");
+    let (_, body) = app.submit(&form, None).await;
+    app.run_intake().await;
+    let reference = body["reference"].as_str().unwrap().to_string();
+
+    for target in [
+        format!("/tickets/{reference}"),
+        format!("/console/tickets/{reference}"),
+    ] {
+        let response = redress_api::handle(&app.api, event("GET", &target, &[], None, ALICE)).await;
+        let text = match response.body() {
+            Body::Text(t) => t.clone(),
+            Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        };
+        assert_eq!(response.status(), 200, "{target}");
+        for secret in ["C100234", "LN20261123007", "13912345678"] {
+            assert!(!text.contains(secret), "{target} shows {secret}");
+        }
+        assert!(
+            text.contains("C****34"),
+            "{target}: the customer id, masked"
+        );
+        assert!(
+            text.contains("LN********007"),
+            "{target}: the loan number, masked"
+        );
+    }
+    assert!(
+        app.store
+            .access_records(&reference)
+            .await
+            .unwrap()
+            .is_empty(),
+        "masked views are not access events"
+    );
+
+    let carl = Caller::ContactAccess("carl", "billing");
+    let (status, shown) = app.get(carl, &format!("/tickets/{reference}")).await;
+    assert_eq!(status, 200);
+    assert!(shown.to_string().contains("C100234") && shown.to_string().contains("LN20261123007"));
+    app.clock.advance(Duration::minutes(5));
+    let (status, _) = app
+        .get(carl, &format!("/console/tickets/{reference}"))
+        .await;
+    assert_eq!(status, 200);
+    let (status, acted) = app
+        .act(carl, &reference, 1, json!({"action": "acknowledge"}))
+        .await;
+    assert_eq!(status, 200, "{acted}");
+    let records = app.store.access_records(&reference).await.unwrap();
+    let seen: Vec<(String, DateTime<Utc>)> =
+        records.iter().map(|r| (r.actor.id.clone(), r.at)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("carl".to_string(), t0()),
+            ("carl".to_string(), t0() + Duration::minutes(5)),
+            ("carl".to_string(), t0() + Duration::minutes(5)),
+        ],
+        "one record per unmasked view: the ticket, the console page, the action's answer"
+    );
+    assert!(records
+        .iter()
+        .all(|r| r.kind == redress_domain::ports::AccessKind::ContactViewed));
+    // No record, no unmasked view.
+    app.store.fail_next_call_to(
+        "record access",
+        StoreFailure::Unavailable { code: "x".into() },
+    );
+    let (status, body) = app.get(carl, &format!("/tickets/{reference}")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(!body.to_string().contains("C100234"));
+}
+
+// --- The authorization matrix -----------------------------------------------------
+
+/// The callers of the matrix, in column order.
+const CALLERS: [&str; 8] = [
+    "no token",
+    "forged signature",
+    "expired",
+    "other pool",
+    "member of the ticket's team",
+    "member of another team",
+    "manager",
+    "contact-access",
+];
+
+/// How a route expects its token: the JSON routes as a bearer token, the console and
+/// dashboard fragments as the session cookie the sign-in page sets.
+#[derive(Clone, Copy, Debug)]
+enum Carrier {
+    Bearer,
+    Cookie,
+}
+
+/// What a route requires, and what each caller gets.
+#[derive(Clone, Copy, Debug)]
+enum Access {
+    /// Anyone: borrowers' routes and pages, sign-in.
+    Public,
+    /// Staff only: the status each caller of [`CALLERS`] gets.
+    Staff(Carrier, [u16; 8]),
+}
+
+/// Every route of the api with the status each caller gets. A route of the template
+/// without a row here (or a row without a route) fails the test.
+fn matrix() -> Vec<(&'static str, &'static str, Access)> {
+    use Access::*;
+    use Carrier::*;
+    const TICKET: [u16; 8] = [401, 401, 401, 401, 200, 404, 200, 200];
+    const QUEUE: [u16; 8] = [401, 401, 401, 401, 200, 403, 200, 200];
+    const MANAGERS: [u16; 8] = [401, 401, 401, 401, 403, 403, 200, 403];
+    const ANY_STAFF: [u16; 8] = [401, 401, 401, 401, 202, 202, 202, 202];
+    const SIGNED_IN: [u16; 8] = [401, 401, 401, 401, 200, 200, 200, 200];
+    vec![
+        ("GET", "/tickets", Staff(Bearer, QUEUE)),
+        ("GET", "/tickets/{reference}", Staff(Bearer, TICKET)),
+        ("GET", "/tickets/{reference}/history", Staff(Bearer, TICKET)),
+        (
+            "POST",
+            "/tickets/{reference}/actions",
+            Staff(Bearer, TICKET),
+        ),
+        ("POST", "/tickets/entered", Staff(Bearer, ANY_STAFF)),
+        ("GET", "/reports/{kind}", Staff(Bearer, MANAGERS)),
+        ("GET", "/console/queue", Staff(Cookie, QUEUE)),
+        ("GET", "/console/tickets/{reference}", Staff(Cookie, TICKET)),
+        (
+            "POST",
+            "/console/tickets/{reference}/actions",
+            Staff(Cookie, TICKET),
+        ),
+        ("GET", "/dashboard/view", Staff(Cookie, MANAGERS)),
+        ("GET", "/signin/session", Staff(Cookie, SIGNED_IN)),
+        ("POST", "/complaints", Public),
+        ("GET", "/complaints/{reference}", Public),
+        ("POST", "/surveys", Public),
+        ("GET", "/", Public),
+        ("GET", "/complain", Public),
+        ("POST", "/complain", Public),
+        ("GET", "/status", Public),
+        ("POST", "/status", Public),
+        ("GET", "/survey", Public),
+        ("POST", "/survey", Public),
+        ("GET", "/assets/{name}", Public),
+        ("GET", "/console", Public),
+        ("GET", "/console/callback", Public),
+        ("GET", "/dashboard", Public),
+        ("GET", "/signin", Public),
+        ("POST", "/signin", Public),
+        ("POST", "/signout", Public),
+    ]
+}
+
+/// The api's routes as the template declares them to API Gateway (and the local runner
+/// serves them): method, path, and whether the JWT authorizer guards it.
+fn template_routes() -> Vec<(String, String, bool)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+    let template: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let api = &template["Resources"]["ApiFunction"]["Properties"]["Events"];
+    let events = api.as_mapping().expect("the api function's events");
+    events
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        .map(|e| {
+            let p = &e["Properties"];
+            (
+                p["Method"].as_str().unwrap().to_ascii_uppercase(),
+                p["Path"].as_str().unwrap().to_string(),
+                p["Auth"]["Authorizer"].as_str() != Some("NONE"),
+            )
+        })
+        .collect()
+}
+
+/// The access token each caller shows (`None`: no token). The refused ones carry the
+/// most powerful groups, so only the token itself can be why they are refused.
+fn matrix_token(caller: usize) -> Option<String> {
+    let all = ["managers", "contact-access", "team-billing"];
+    let now = Utc::now().timestamp();
+    match caller {
+        0 => None,
+        1 => Some(testing::sign(
+            &testing::access_claims("mallory", &all),
+            testing::OTHER_KEY,
+            testing::POOL_KID,
+        )),
+        2 => {
+            let mut claims = testing::access_claims("mallory", &all);
+            claims["iat"] = json!(now - 7200);
+            claims["exp"] = json!(now - 3600);
+            Some(testing::sign(&claims, testing::POOL_KEY, testing::POOL_KID))
+        }
+        3 => {
+            let mut claims = testing::access_claims("mallory", &all);
+            claims["iss"] =
+                json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_OtherPool");
+            Some(testing::sign(&claims, testing::POOL_KEY, testing::POOL_KID))
+        }
+        4 => Some(testing::access_token("alice", &["team-billing"])),
+        5 => Some(testing::access_token("bob", &["team-hardship"])),
+        6 => Some(testing::access_token("mia", &["managers"])),
+        _ => Some(testing::access_token(
+            "carl",
+            &["team-billing", "contact-access"],
+        )),
+    }
+}
+
+#[tokio::test]
+async fn the_authorization_matrix_holds_for_every_route_and_caller() {
+    let routes = template_routes();
+    let rows = matrix();
+    for (method, path, guarded) in &routes {
+        let row = rows.iter().find(|(m, p, _)| m == method && p == path);
+        let Some((_, _, access)) = row else {
+            panic!("{method} {path} is in the template but has no row in the authorization matrix");
+        };
+        // The JWT authorizer guards exactly the bearer routes; cookie routes and public
+        // ones are open at the gateway and checked (or not needed) by the api.
+        let bearer = matches!(access, Access::Staff(Carrier::Bearer, _));
+        assert_eq!(
+            *guarded, bearer,
+            "{method} {path}: the template's authorizer"
+        );
+    }
+    for (method, path, _) in &rows {
+        assert!(
+            routes.iter().any(|(m, p, _)| m == method && p == path),
+            "{method} {path} has a row but is not in the template"
+        );
+    }
+
+    let app = app();
+    let reference = app.billing_ticket().await;
+    let csrf =
+        redress_api::web::csrf::CsrfKey::from_status_secrets(&StatusSecrets::new(b"status-key"))
+            .issue(t0(), [7; 16]);
+    let mut failures = Vec::new();
+    for (method, path, access) in rows {
+        let Access::Staff(carrier, expected) = access else {
+            // Public: no token needed, and never a 401 or a server error.
+            let target = path
+                .replace("{reference}", &reference)
+                .replace("{name}", "app.js");
+            let (status, body) = app
+                .call(event(method, &target, &[], None, Caller::Anonymous))
+                .await;
+            assert!(
+                status != 401 && status < 500,
+                "{method} {path}: {status} {body}"
+            );
+            continue;
+        };
+        for (caller, expected) in expected.into_iter().enumerate() {
+            let version = app.ticket(&reference).version;
+            let target = match path {
+                "/tickets" | "/console/queue" => format!("{path}?team=billing"),
+                "/reports/{kind}" => "/reports/overview?from=2026-11-01&to=2026-11-30".into(),
+                "/dashboard/view" => "/dashboard/view?from=2026-11-01&to=2026-11-30".into(),
+                _ => path.replace("{reference}", &reference),
+            };
+            let body = match path {
+                "/tickets/entered" => {
+                    let mut form = complaint_form();
+                    form["channel"] = json!("letter");
+                    Some(serde_json::to_vec(&form).unwrap())
+                }
+                p if p.ends_with("/actions") => Some(
+                    serde_json::to_vec(&json!({
+                        "action": "add_note", "text": "matrix", "expected_version": version
+                    }))
+                    .unwrap(),
+                ),
+                _ => None,
+            };
+            let key = format!("matrix-{caller}-{path}");
+            let mut cookies = format!("redress_csrf={csrf}");
+            let mut headers: Vec<(&str, String)> = vec![
+                ("content-type", "application/json".into()),
+                ("idempotency-key", key),
+                ("x-csrf-token", csrf.clone()),
+            ];
+            if let Some(token) = matrix_token(caller) {
+                match carrier {
+                    Carrier::Bearer => headers.push(("authorization", format!("Bearer {token}"))),
+                    Carrier::Cookie => cookies.push_str(&format!("; redress_session={token}")),
+                }
+            }
+            headers.push(("cookie", cookies));
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, answer) = app
+                .call(event(
+                    method,
+                    &target,
+                    &headers,
+                    body.as_deref(),
+                    Caller::Anonymous,
+                ))
+                .await;
+            if status != expected {
+                failures.push(format!(
+                    "{method} {path} × {}: expected {expected}, got {status} {answer}",
+                    CALLERS[caller]
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -10,6 +10,7 @@
 //! | survey answer       | `TICKET#<reference>`       | `SURVEY`                    |
 //! | metric counters     | `METRICS#<shard>`          | `<day>#<dimension>#<value>` |
 //! | accepted complaint  | `ACCEPTED#<yymmdd>#<shard>`| `<reference>`               |
+//! | access record (api) | `ACCESS#<reference>`       | `<at>#<nanos>#<kind>#<who>` |
 //!
 //! A ticket, its submission and its history share a partition, so one Query reads them
 //! all. The borrower index holds only the keyed hash, the reference, the category and

@@ -2,6 +2,7 @@
 //! the item mapping, error sorting, and the start-up plumbing every function shares.
 
 pub mod accepted;
+pub mod access_log;
 pub mod attr;
 pub mod cognito;
 pub mod env;

@@ -96,6 +96,11 @@ impl DynamoStore {
         self
     }
 
+    /// How long records are kept (after closure, for a ticket and its history).
+    pub fn retention(&self) -> Duration {
+        self.retention
+    }
+
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
@@ -163,6 +168,70 @@ impl DynamoStore {
     fn expiry(&self, from: DateTime<Utc>) -> AttributeValue {
         n((from + self.retention).timestamp())
     }
+
+    /// The TTL of a ticket and its history: retention after closure, none while it is
+    /// open or under legal hold (a Null value: the attribute is left out).
+    fn ticket_expiry(&self, ticket: &Ticket) -> AttributeValue {
+        match ticket.expires_at(self.retention) {
+            Some(at) => n(at.timestamp()),
+            None => AttributeValue::Null(true),
+        }
+    }
+
+    /// Gives every record of a ticket's history (events, survey answer) the ticket's
+    /// TTL, after a change that moved it (closed, reopened, legal hold set or lifted).
+    /// Each batch also checks that the ticket is still at `ticket.version`, so a late
+    /// pass never undoes a newer change's.
+    pub async fn sync_history_expiry(&self, ticket: &Ticket) -> Result<(), StoreError> {
+        let reference = ticket.reference.as_str();
+        let expiry = self.ticket_expiry(ticket);
+        let keys_: Vec<String> = self
+            .query_partition(&keys::ticket_pk(reference))
+            .await?
+            .iter()
+            .filter_map(|item| get_s(item, SK))
+            .filter(|sk| sk.starts_with("EVENT#") || *sk == keys::SURVEY_SK)
+            .map(str::to_string)
+            .collect();
+        // 99 items at most per transaction: the ticket's check and 98 updates.
+        for chunk in keys_.chunks(98) {
+            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(keys::ticket_pk(reference)))
+                .key(SK, s(keys::TICKET_SK))
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", n(ticket.version))
+                .build()
+                .map_err(|e| StoreError::invalid_request("build check", e))?;
+            let mut writes = vec![TransactWriteItem::builder().condition_check(check).build()];
+            for sk in chunk {
+                let mut update = aws_sdk_dynamodb::types::Update::builder()
+                    .table_name(&self.table)
+                    .key(PK, s(keys::ticket_pk(reference)))
+                    .key(SK, s(sk))
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_names("#exp", keys::EXPIRES_AT);
+                update = match &expiry {
+                    AttributeValue::Null(_) => update.update_expression("REMOVE #exp"),
+                    at => update
+                        .update_expression("SET #exp = :exp")
+                        .expression_attribute_values(":exp", at.clone()),
+                };
+                let update = update
+                    .build()
+                    .map_err(|e| StoreError::invalid_request("build update", e))?;
+                writes.push(TransactWriteItem::builder().update(update).build());
+            }
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await
+                .map_err(|e| store_error("set history expiry", e))?;
+        }
+        Ok(())
+    }
 }
 
 fn map<T>(r: Result<T, crate::attr::MappingError>) -> Result<T, StoreError> {
@@ -203,7 +272,10 @@ pub fn ticket_item(
         );
         item.insert(keys::DUE_SK.into(), s(keys::due_sk(due, reference)));
     }
-    item.insert(keys::EXPIRES_AT.into(), expires_at);
+    // Null: no expiry (an open ticket, or one under legal hold).
+    if !matches!(expires_at, AttributeValue::Null(_)) {
+        item.insert(keys::EXPIRES_AT.into(), expires_at);
+    }
     Ok(item)
 }
 
@@ -218,7 +290,9 @@ fn event_item(event: &AuditEvent, expires: AttributeValue) -> Result<Item, Store
     item.insert(PK.into(), s(keys::ticket_pk(event.reference.as_str())));
     item.insert(SK.into(), s(keys::event_sk(event.seq)));
     item.insert("entity".into(), s("event"));
-    item.insert(keys::EXPIRES_AT.into(), expires);
+    if !matches!(expires, AttributeValue::Null(_)) {
+        item.insert(keys::EXPIRES_AT.into(), expires);
+    }
     Ok(item)
 }
 
@@ -249,7 +323,10 @@ impl TicketWriter for DynamoStore {
         index: &[BorrowerIndexEntry],
         outbox: &[OutboxEntry],
     ) -> Result<CreateOutcome, StoreError> {
-        let expires = self.expiry(ticket.received_at);
+        // The ticket and its history expire only once closed; the borrower index (keyed
+        // hashes, for the repeat window) from receipt.
+        let expires = self.ticket_expiry(ticket);
+        let index_expires = self.expiry(ticket.received_at);
         let mut writes = vec![self.put(
             ticket_item(ticket, expires.clone(), self.warning)?,
             Some("attribute_not_exists(pk)"),
@@ -283,7 +360,7 @@ impl TicketWriter for DynamoStore {
                 )),
             );
             item.insert("entity".into(), s("borrower_index"));
-            item.insert(keys::EXPIRES_AT.into(), expires.clone());
+            item.insert(keys::EXPIRES_AT.into(), index_expires.clone());
             writes.push(self.put(item, None)?);
         }
         writes.extend(crate::outbox::outbox_writes(&self.table, outbox)?);
@@ -569,7 +646,7 @@ impl TicketStore for DynamoStore {
             now,
             outbox,
         } = *change;
-        let expires = self.expiry(after.received_at);
+        let expires = self.ticket_expiry(after);
         let mut item = ticket_item(after, expires.clone(), self.warning)?;
         // Put replaces the whole item: index keys that no longer apply disappear with it.
         item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
@@ -594,7 +671,9 @@ impl TicketStore for DynamoStore {
             item.insert(PK.into(), s(keys::ticket_pk(&record.reference)));
             item.insert(SK.into(), s(keys::SURVEY_SK));
             item.insert("entity".into(), s("survey"));
-            item.insert(keys::EXPIRES_AT.into(), expires.clone());
+            if !matches!(expires, AttributeValue::Null(_)) {
+                item.insert(keys::EXPIRES_AT.into(), expires.clone());
+            }
             // One answer per ticket, whatever token or delivery brings a second.
             writes.push(self.put(item, Some("attribute_not_exists(pk)"))?);
         }
@@ -620,7 +699,17 @@ impl TicketStore for DynamoStore {
             .send()
             .await
         {
-            Ok(_) => Ok(SaveOutcome::Saved),
+            Ok(_) => {
+                // Closed, reopened, held or released: the history follows the ticket's
+                // TTL. Best effort here (the change is committed); until it runs the
+                // history keeps its earlier TTL, and `redress hold` runs it again.
+                if before.expires_at(self.retention) != after.expires_at(self.retention) {
+                    if let Err(e) = self.sync_history_expiry(after).await {
+                        tracing::warn!(reference = %after.reference, error = %e, "could not move the history's expiry");
+                    }
+                }
+                Ok(SaveOutcome::Saved)
+            }
             Err(err) => {
                 if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc)) =
                     err.as_service_error()

@@ -136,6 +136,7 @@ pub fn open_ticket(
         reopened_count: 0,
         transfer_count: 0,
         model: assessment.classification.model.clone(),
+        legal_hold: false,
     };
     let event = AuditEvent {
         reference: reference.clone(),

@@ -999,6 +999,7 @@ pub(crate) mod fixtures {
             reopened_count: 0,
             transfer_count: 0,
             model: None,
+            legal_hold: false,
         }
     }
 }

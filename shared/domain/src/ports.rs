@@ -230,6 +230,41 @@ pub trait AcceptedLog {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Why a staff member's access to a ticket was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessKind {
+    /// The borrower's contact details and identifiers were shown unmasked.
+    ContactViewed,
+    /// The complaint was entered by staff on the borrower's behalf (a call, a letter).
+    Entered,
+}
+
+/// A staff member's access to a ticket that changes nothing on it, kept for audit:
+/// who, which ticket, when, and why. Never personal data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccessRecord {
+    pub reference: String,
+    pub at: DateTime<Utc>,
+    pub actor: crate::ticket::Actor,
+    pub kind: AccessKind,
+}
+
+/// The access audit log (api): append-only, one record per access.
+pub trait AccessLog {
+    /// Appends a record (never overwrites one).
+    fn record_access(
+        &self,
+        record: &AccessRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A ticket's access records, oldest first.
+    fn access_records(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Vec<AccessRecord>, StoreError>> + Send;
+}
+
 /// Where a complaint stands, as far as its borrower may know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ComplaintState {

@@ -149,6 +149,10 @@ pub struct Ticket {
     /// tickets classified without the model.
     #[serde(default)]
     pub model: Option<ModelOpinion>,
+    /// Under legal hold: the ticket and its history never expire while this is set
+    /// (`redress hold set|clear`).
+    #[serde(default)]
+    pub legal_hold: bool,
 }
 
 /// How a complaint was resolved (the regulators' outcome classes).
@@ -220,6 +224,51 @@ pub struct DeadlineMarks {
 }
 
 impl Ticket {
+    /// When the ticket's records may be deleted: `retention` after it was closed. An
+    /// open or resolved ticket, or one under legal hold, never expires (retention
+    /// counts from closure, not from receipt).
+    pub fn expires_at(&self, retention: chrono::Duration) -> Option<DateTime<Utc>> {
+        match (self.status, self.closed_at, self.legal_hold) {
+            (TicketStatus::Closed, Some(closed), false) => closed.checked_add_signed(retention),
+            _ => None,
+        }
+    }
+
+    /// Puts the ticket under legal hold or lifts it: the changed ticket (next version)
+    /// and the audit event that records who did it and why. `None` when the ticket is
+    /// already in that state (nothing to record).
+    pub fn with_legal_hold(
+        &self,
+        hold: bool,
+        actor: &Actor,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Option<(Ticket, AuditEvent)> {
+        if self.legal_hold == hold {
+            return None;
+        }
+        let mut t = self.clone();
+        t.legal_hold = hold;
+        t.version = self.version.saturating_add(1);
+        let (action, verb) = if hold {
+            (AuditAction::LegalHoldSet, "legal hold set")
+        } else {
+            (AuditAction::LegalHoldCleared, "legal hold cleared")
+        };
+        let event = AuditEvent {
+            reference: t.reference.clone(),
+            seq: t.version,
+            at: now,
+            actor: actor.clone(),
+            action,
+            from_status: Some(self.status),
+            to_status: self.status,
+            detail: format!("{verb}: {}", reason.trim()),
+            correction: None,
+        };
+        Some((t, event))
+    }
+
     /// Copies what a team needs to contact the borrower, masking the national id.
     pub fn contact_from(complaint: &Complaint) -> Contact {
         let b = &complaint.borrower;
@@ -298,11 +347,15 @@ pub enum AuditAction {
     DeadlineWarning,
     /// The sweeper recorded that a deadline passed.
     DeadlineBreached,
+    /// An administrator put the ticket under legal hold (it no longer expires).
+    LegalHoldSet,
+    /// The legal hold was lifted (expiry counts from closure again).
+    LegalHoldCleared,
 }
 
 impl AuditAction {
     /// Every action, in lifecycle order.
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::Received,
         AuditAction::Acknowledged,
         AuditAction::AnalysisStarted,
@@ -318,6 +371,8 @@ impl AuditAction {
         AuditAction::SurveyNotSolvedReopened,
         AuditAction::DeadlineWarning,
         AuditAction::DeadlineBreached,
+        AuditAction::LegalHoldSet,
+        AuditAction::LegalHoldCleared,
     ];
 
     /// The identifier used in storage and the API.
@@ -338,6 +393,8 @@ impl AuditAction {
             AuditAction::SurveyNotSolvedReopened => "survey_not_solved_reopened",
             AuditAction::DeadlineWarning => "deadline_warning",
             AuditAction::DeadlineBreached => "deadline_breached",
+            AuditAction::LegalHoldSet => "legal_hold_set",
+            AuditAction::LegalHoldCleared => "legal_hold_cleared",
         }
     }
 
@@ -366,5 +423,43 @@ mod tests {
             assert_eq!(back, a);
         }
         assert_eq!(AuditAction::parse("teleported"), None);
+    }
+
+    #[test]
+    fn retention_counts_from_closure_and_a_legal_hold_stops_it() {
+        let mut t = crate::lifecycle::fixtures::ticket(
+            "2026-11-23T02:00:00Z".parse().unwrap(),
+            crate::taxonomy::Priority::Normal,
+        );
+        let days = chrono::Duration::days(30);
+        assert_eq!(t.expires_at(days), None, "an open ticket never expires");
+        t.status = TicketStatus::Resolved;
+        t.resolved_at = Some(t.received_at);
+        assert_eq!(t.expires_at(days), None, "nor a resolved one");
+        let closed = t.received_at + chrono::Duration::days(400);
+        t.status = TicketStatus::Closed;
+        t.closed_at = Some(closed);
+        assert_eq!(t.expires_at(days), Some(closed + days));
+        let admin = Actor {
+            id: "admin".into(),
+            role: "administrator".into(),
+        };
+        let (held, event) = t
+            .with_legal_hold(true, &admin, " litigation ", closed)
+            .unwrap();
+        assert_eq!(held.expires_at(days), None, "held: no expiry");
+        assert_eq!((held.version, event.seq), (t.version + 1, t.version + 1));
+        assert_eq!(event.action, AuditAction::LegalHoldSet);
+        assert_eq!(event.detail, "legal hold set: litigation");
+        assert!(held
+            .with_legal_hold(true, &admin, "again", closed)
+            .is_none());
+        let (lifted, event) = held
+            .with_legal_hold(false, &admin, "settled", closed)
+            .unwrap();
+        assert_eq!(event.action, AuditAction::LegalHoldCleared);
+        assert_eq!(lifted.expires_at(days), Some(closed + days));
+        t.status = TicketStatus::Reopened;
+        assert_eq!(t.expires_at(days), None, "a reopened ticket is open again");
     }
 }

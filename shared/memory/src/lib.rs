@@ -21,10 +21,11 @@ use redress_domain::borrower::BorrowerKey;
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{self, Dimension, RowKey, ALL_VALUE};
 use redress_domain::ports::{
-    AcceptedLog, BorrowerHistory, ComplaintLookup, ComplaintQueue, ComplaintState, CreateOutcome,
-    MetricsReader, Notification, Notifier, Outbox, OutboxEntry, QueueFilter, QueuePage, ReadCost,
-    SaveOutcome, StoreError, StoreFailure, Submission, SubmissionLog, SurveyLookup, SurveyMessage,
-    SurveyQueue, SurveyRecord, TeamQueue, TicketChange, TicketStore, TicketWriter,
+    AcceptedLog, AccessLog, AccessRecord, BorrowerHistory, ComplaintLookup, ComplaintQueue,
+    ComplaintState, CreateOutcome, MetricsReader, Notification, Notifier, Outbox, OutboxEntry,
+    QueueFilter, QueuePage, ReadCost, SaveOutcome, StoreError, StoreFailure, Submission,
+    SubmissionLog, SurveyLookup, SurveyMessage, SurveyQueue, SurveyRecord, TeamQueue, TicketChange,
+    TicketStore, TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::report::{MetricRow, Period};
@@ -55,6 +56,10 @@ struct State {
     failures_of: HashMap<&'static str, VecDeque<StoreFailure>>,
     /// Calls made, for tests that count reads or writes.
     calls: Vec<&'static str>,
+    /// The access audit log, in the order written.
+    access: Vec<AccessRecord>,
+    /// A ticket another writer commits just before the next change to it.
+    interleaved: Option<Ticket>,
 }
 
 /// An in-memory store implementing every storage port. Clones share one state.
@@ -148,6 +153,13 @@ impl MemoryStore {
         let reference = ticket.reference.to_string();
         state.tickets.insert(reference.clone(), ticket);
         state.events.insert(reference, events);
+    }
+
+    /// Makes another writer win the race: just before the next change to this ticket is
+    /// written, `ticket` is stored in its place (say, a transfer by someone else), so
+    /// that change meets a moved version.
+    pub fn interleave_change(&self, ticket: Ticket) {
+        self.state().interleaved = Some(ticket);
     }
 
     /// A ticket and its history, as stored.
@@ -394,6 +406,15 @@ impl TicketStore for MemoryStore {
     async fn record_change(&self, change: &TicketChange<'_>) -> Result<SaveOutcome, StoreError> {
         let mut state = self.enter("record change")?;
         let reference = change.after.reference.to_string();
+        if state
+            .interleaved
+            .as_ref()
+            .is_some_and(|t| t.reference.as_str() == reference)
+        {
+            if let Some(t) = state.interleaved.take() {
+                state.tickets.insert(reference.clone(), t);
+            }
+        }
         let current = state.tickets.get(&reference).cloned();
         // The same conditions as the DynamoDB transaction, checked before anything is
         // written: the survey answer first (its own refusal), then the version, then
@@ -569,6 +590,24 @@ fn queue_entry(ticket: &Ticket) -> Result<serde_json::Value, StoreError> {
         fields.retain(|k, v| QUEUE_PROJECTION.contains(&k.as_str()) && !v.is_null());
     }
     Ok(value)
+}
+
+impl AccessLog for MemoryStore {
+    async fn record_access(&self, record: &AccessRecord) -> Result<(), StoreError> {
+        let mut state = self.enter("record access")?;
+        state.access.push(record.clone());
+        Ok(())
+    }
+
+    async fn access_records(&self, reference: &str) -> Result<Vec<AccessRecord>, StoreError> {
+        let state = self.enter("read access records")?;
+        Ok(state
+            .access
+            .iter()
+            .filter(|r| r.reference == reference)
+            .cloned()
+            .collect())
+    }
 }
 
 impl SurveyLookup for MemoryStore {

@@ -14,7 +14,7 @@ use super::html::{html_response, Lang};
 use super::layout::{page, PageMeta};
 use super::messages::{local_time, text_limit, Msg};
 use super::{cookie, is_https, message_page, query, Form};
-use crate::complaints::{accept, lookup, Accepted};
+use crate::complaints::{accept, lookup, Accepted, Entry};
 use crate::http_error::ApiError;
 use crate::views::ComplaintStatusView;
 use crate::ApiDeps;
@@ -379,7 +379,7 @@ where
     let key = form
         .get("submission_id")
         .filter(|k| k.len() <= 64 && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    match accept(deps, &body, key).await {
+    match accept(deps, &body, key, Entry::Public).await {
         Ok(accepted) => {
             let meta = PageMeta {
                 lang,

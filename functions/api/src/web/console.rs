@@ -247,7 +247,7 @@ pub(crate) async fn ticket<S, Q>(
     reference: &str,
 ) -> Response<Body>
 where
-    S: TicketStore + Sync,
+    S: TicketStore + redress_domain::ports::AccessLog + Sync,
 {
     let lang = Lang::of(request, None);
     match crate::tickets::ticket_page(deps, request, reference).await {

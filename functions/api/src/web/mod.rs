@@ -45,6 +45,7 @@ where
         + TeamQueue
         + SurveyLookup
         + MetricsReader
+        + redress_domain::ports::AccessLog
         + Sync,
     Q: ComplaintQueue + SurveyQueue + Sync,
 {

@@ -1,0 +1,93 @@
+//! The access audit log on DynamoDB: one item per staff access that changes no ticket
+//! (contact details shown unmasked, a complaint entered on a borrower's behalf).
+//!
+//! Items live in their own partition per ticket (`ACCESS#<reference>`), so reading a
+//! ticket's history never reads them, and are written with `attribute_not_exists`: a
+//! record is never overwritten. They carry no personal data of the borrower.
+
+use crate::attr::{from_item, get_s, n, s, to_item};
+use crate::errors::store_error;
+use crate::keys::{self, PK, SK};
+use crate::store::DynamoStore;
+use redress_domain::ports::{AccessLog, AccessRecord, StoreError};
+use sha2::{Digest, Sha256};
+
+/// The partition of a ticket's access records.
+pub fn access_pk(reference: &str) -> String {
+    format!("ACCESS#{reference}")
+}
+
+impl AccessLog for DynamoStore {
+    async fn record_access(&self, record: &AccessRecord) -> Result<(), StoreError> {
+        let mut item = to_item(record).map_err(|e| StoreError::corrupt("map access record", e))?;
+        // Time first (they read in order), to the nanosecond, then the kind and who: the
+        // same key can only be the same access written twice.
+        let who = hex::encode(&Sha256::digest(record.actor.id.as_bytes())[..6]);
+        let kind = serde_json::to_value(record.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let sk = format!(
+            "{}#{:09}#{kind}#{who}",
+            keys::timestamp(record.at),
+            record.at.timestamp_subsec_nanos()
+        );
+        item.insert(PK.into(), s(access_pk(&record.reference)));
+        item.insert(SK.into(), s(sk));
+        item.insert("entity".into(), s("access"));
+        item.insert(
+            keys::EXPIRES_AT.into(),
+            n((record.at + self.retention()).timestamp()),
+        );
+        match self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // The very same record is already there.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(store_error("record access", e)),
+        }
+    }
+
+    async fn access_records(&self, reference: &str) -> Result<Vec<AccessRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(access_pk(reference)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("read access records", e))?;
+            for item in out.items() {
+                if get_s(item, "entity") == Some("access") {
+                    records.push(
+                        from_item::<AccessRecord>(item)
+                            .map_err(|e| StoreError::corrupt("map access record", e))?,
+                    );
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(records),
+            }
+        }
+    }
+}
