@@ -139,7 +139,7 @@ struct HoldArgs {
 #[derive(Args)]
 struct OutboxArgs {
     /// How many UTC days back to list, today included.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=366))]
     days: u32,
     /// Show each message's text (subject and body, or the SMS) from moto's record.
     #[arg(long)]
@@ -256,10 +256,10 @@ enum KeysCommand {
         #[arg(long, default_value = "all")]
         key: String,
         /// Days the old status key stays accepted.
-        #[arg(long, default_value_t = keys::DEFAULT_STATUS_GRACE_DAYS)]
+        #[arg(long, default_value_t = keys::DEFAULT_STATUS_GRACE_DAYS, value_parser = grace_days)]
         status_grace_days: i64,
         /// Days the old survey key stays accepted (a link lives 30 days).
-        #[arg(long, default_value_t = keys::DEFAULT_SURVEY_GRACE_DAYS)]
+        #[arg(long, default_value_t = keys::DEFAULT_SURVEY_GRACE_DAYS, value_parser = grace_days)]
         survey_grace_days: i64,
     },
     /// Print key versions and deadlines (never the keys).
@@ -445,9 +445,26 @@ enum DlqCommand {
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
+    let t = DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-23T09:30:00+08:00: {e}"))
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-23T09:30:00+08:00: {e}"))?;
+    // Deadlines are computed from it: keep it where date arithmetic cannot overflow.
+    if !redress_domain::dates::time_in_range(t) {
+        return Err(format!(
+            "expected a time between {} and {}",
+            redress_domain::dates::EARLIEST,
+            redress_domain::dates::LATEST
+        ));
+    }
+    Ok(t)
+}
+
+/// A key's grace period: one day to ten years (the expiry is computed from it).
+fn grace_days(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(days) if (1..=3650).contains(&days) => Ok(days),
+        _ => Err("expected a whole number of days from 1 to 3650".to_string()),
+    }
 }
 
 fn main() -> ExitCode {

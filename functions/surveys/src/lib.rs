@@ -200,7 +200,7 @@ async fn try_process<S: TicketStore + Sync>(
         .verify(&submission.token, msg.received_at)
         .map_err(|e| Failure::Poison(format!("token refused: {}", e.code())))?;
     tracing::Span::current().record("reference", claim.reference.as_str());
-    let (ticket, _) = deps
+    let (ticket, events) = deps
         .store
         .ticket(&claim.reference)
         .await?
@@ -212,8 +212,13 @@ async fn try_process<S: TicketStore + Sync>(
         deps.config.sla.survey_window(),
     ) {
         Ok(result) => result,
-        // Closed already: the answer (this one, delivered before, or another) is recorded.
-        Err(_) if ticket.status == redress_domain::ticket::TicketStatus::Closed => {
+        // Closed already, or reopened by an answer: the answer (this one, delivered
+        // before, or another) is recorded. A redelivered "not solved" answer finds the
+        // ticket reopened, not closed, and must not be taken for poison.
+        Err(_)
+            if ticket.status == redress_domain::ticket::TicketStatus::Closed
+                || answered(&events) =>
+        {
             return Ok(Outcome::Duplicate {
                 reference: claim.reference,
             })
@@ -252,4 +257,15 @@ async fn try_process<S: TicketStore + Sync>(
             Err(Failure::Transient("ticket changed concurrently".into()))
         }
     }
+}
+
+/// Whether the ticket's history holds a recorded survey answer.
+fn answered(events: &[redress_domain::ticket::AuditEvent]) -> bool {
+    use redress_domain::ticket::AuditAction;
+    events.iter().any(|e| {
+        matches!(
+            e.action,
+            AuditAction::SurveyAnswered | AuditAction::SurveyNotSolvedReopened
+        )
+    })
 }

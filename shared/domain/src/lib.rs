@@ -7,6 +7,7 @@ pub mod borrower;
 pub mod classify;
 pub mod complaint;
 pub mod config;
+pub mod dates;
 pub mod keyring;
 pub mod lifecycle;
 pub mod metrics;

@@ -387,6 +387,8 @@ pub struct SurveyMessage {
     /// The submission as the borrower sent it (`SurveySubmission::to_form`); the surveys
     /// function parses and verifies it again.
     pub submission: serde_json::Value,
+    /// A time outside [`crate::dates`]'s range makes the message unreadable.
+    #[serde(deserialize_with = "crate::dates::bounded_time")]
     pub received_at: DateTime<Utc>,
 }
 

@@ -170,6 +170,29 @@ impl MemoryStore {
         Some((ticket, events))
     }
 
+    /// Everything the store holds (not the calls made), as text that compares equal
+    /// exactly when the contents are equal: tests check that a refused request changed
+    /// nothing.
+    pub fn fingerprint(&self) -> String {
+        let state = self.state();
+        let sorted = |items: Vec<String>| {
+            let mut items = items;
+            items.sort();
+            items
+        };
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            state.tickets,
+            state.events,
+            sorted(state.submissions.iter().map(|e| format!("{e:?}")).collect()),
+            sorted(state.idempotency.iter().map(|e| format!("{e:?}")).collect()),
+            state.borrower_index,
+            sorted(state.surveys.iter().map(|e| format!("{e:?}")).collect()),
+            state.counters,
+            state.outbox,
+        )
+    }
+
     /// Every stored ticket.
     pub fn tickets(&self) -> Vec<Ticket> {
         self.state().tickets.values().cloned().collect()
@@ -712,6 +735,16 @@ impl MemoryQueues {
             Some(cause) => Err(StoreError::new(operation, cause)),
             None => Ok(sent),
         }
+    }
+
+    /// How many messages were sent to each queue (complaints, surveys, notifications).
+    pub fn sent_counts(&self) -> (usize, usize, usize) {
+        let sent = self.sent();
+        (
+            sent.complaints.len(),
+            sent.surveys.len(),
+            sent.notifications.len(),
+        )
     }
 
     /// The complaint messages sent, oldest first.
