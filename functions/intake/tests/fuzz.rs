@@ -179,9 +179,9 @@ fn no_message_body_panics_and_each_is_stored_or_poison() {
                 let after = (store.fingerprint(), queues.sent_counts());
                 prop_assert!(before == after, "a poison message changed the store");
             }
-            Outcome::Transient { reason } => {
+            Outcome::Transient { reason } | Outcome::Misconfigured { reason } => {
                 return Err(TestCaseError::fail(format!(
-                    "transient failure without a store failure: {reason} for {body:?}"
+                    "store fault without a store failure: {reason} for {body:?}"
                 )))
             }
         }
