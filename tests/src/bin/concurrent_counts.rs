@@ -902,8 +902,12 @@ fn retry_rows(o: &Outcome) -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "good deliveries handed back to SQS after the retry budget",
-            format!("{} ({} messages)", o.retries, o.retried_deliveries),
+            "deliveries handed back to SQS as transient after the retry budget",
+            o.handed_back.to_string(),
+        ),
+        (
+            "redeliveries of good messages (SQS, after the visibility timeout)",
+            format!("{} ({} deliveries)", o.retries, o.retried_deliveries),
         ),
         (
             "messages not started for the deadline / failed invocations",
