@@ -195,7 +195,7 @@ mod tests {
         };
         let text = render(&r, now, Duration::minutes(15));
         assert!(
-            text.contains("RD-261202-7KQ2M9XA  2026-12-02T10:44:30Z      1h15m     -"),
+            text.contains("RD-261202-7KQ2M9XA   2026-12-02T10:44:30Z      1h15m     -"),
             "{text}"
         );
         assert!(text.contains("3 accepted complaint(s) older than 15m checked: 1 without a ticket (0 requeued), 1 stale"), "{text}");

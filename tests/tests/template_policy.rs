@@ -479,6 +479,7 @@ fn the_checker_catches_missing_protection_and_optional_alarm_mail() {
         "*".into(),
     );
     assert!(found(&doc, "TicketsTable: no deletion protection"));
+    assert!(found(&doc, "parameter CorsAllowOrigin has a default"));
 
     let mut doc = template();
     remove(
@@ -495,7 +496,6 @@ fn the_checker_catches_missing_protection_and_optional_alarm_mail() {
         &doc,
         "TicketsTable: not encrypted with a customer-managed KMS key"
     ));
-    assert!(found(&doc, "parameter CorsAllowOrigin has a default"));
 }
 
 #[test]
