@@ -39,11 +39,11 @@ const STEPS: [(&str, &str); 9] = [
     ("telemetry", "tracing subscriber"),
     (
         "aws_config",
-        "`aws_config::load_defaults` (region, credential and endpoint chains)",
+        "`aws_config::load_defaults` (region, credential and endpoint chains; its HTTP client loads the system's CA roots, once per process)",
     ),
     (
         "first_client",
-        "the first SDK client (`Client::new`: its HTTP client, rustls configuration with the system's CA roots)",
+        "the first SDK client (`Client::new`: its HTTP client, a rustls configuration from the roots already loaded)",
     ),
     (
         "secret_first_request",
