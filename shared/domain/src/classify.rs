@@ -702,18 +702,26 @@ impl Classifier {
                 }
             }
         }
-        // The detectors read characters by index; one buffer for both.
+        // The detectors read characters by index: the bytes of an ASCII text, else one
+        // buffer of chars for both.
+        let ascii = norm.is_ascii();
         let mut chars: Vec<char> = Vec::new();
         for (i, rule) in self.signals.iter().enumerate() {
             if let Some((det, weight)) = rule.detector {
-                if chars.is_empty() {
+                if !ascii && chars.is_empty() {
+                    chars.reserve(norm.len());
                     chars.extend(norm.chars());
                 }
-                let found = match det {
-                    Detector::NightClockTime => has_night_clock_time(&chars, self.limits),
-                    Detector::CallsPerDay => {
-                        has_calls_per_day_over(&norm, &chars, self.limits.max_calls_per_day)
+                let limit = self.limits.max_calls_per_day;
+                let found = match (det, ascii) {
+                    (Detector::NightClockTime, true) => {
+                        has_night_clock_time(norm.as_bytes(), self.limits)
                     }
+                    (Detector::NightClockTime, false) => has_night_clock_time(&chars, self.limits),
+                    (Detector::CallsPerDay, true) => {
+                        has_calls_per_day_over(&norm, norm.as_bytes(), limit)
+                    }
+                    (Detector::CallsPerDay, false) => has_calls_per_day_over(&norm, &chars, limit),
                 };
                 if found {
                     sig_scores[i] += weight;
@@ -1048,24 +1056,18 @@ fn normalize(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        // ASCII, the bulk of English text: white space collapses, and each run of other
-        // ASCII bytes is copied lower-cased in one go.
+        // ASCII, the bulk of English text, byte by byte.
         if b < 0x80 {
+            i += 1;
             if b.is_ascii_whitespace() || b == 0x0B {
                 space = true;
-                i += 1;
-                continue;
+            } else {
+                if space && !out.is_empty() {
+                    out.push(b' ');
+                }
+                space = false;
+                out.push(b.to_ascii_lowercase());
             }
-            if space && !out.is_empty() {
-                out.push(b' ');
-            }
-            space = false;
-            let run = bytes[i..]
-                .iter()
-                .position(|&c| c >= 0x80 || c.is_ascii_whitespace() || c == 0x0B)
-                .map_or(bytes.len(), |n| i + n);
-            out.extend(bytes[i..run].iter().map(u8::to_ascii_lowercase));
-            i = run;
             continue;
         }
         let c = text[i..].chars().next().unwrap_or(' ');
@@ -1092,9 +1094,27 @@ fn normalize(text: &str) -> String {
 
 // ---- pattern scanners -----------------------------------------------------------------
 
+/// Characters by index for the pattern scanners: the `char`s of a text, or the bytes of
+/// a pure-ASCII text (where each byte is a character), so English needs no conversion.
+trait Ch: Copy {
+    fn ch(self) -> char;
+}
+
+impl Ch for char {
+    fn ch(self) -> char {
+        self
+    }
+}
+
+impl Ch for u8 {
+    fn ch(self) -> char {
+        char::from(self)
+    }
+}
+
 /// Value of a Chinese numeral of up to three digits (`三`, `十一`, `二十三`, `两百`); `None`
 /// for anything else.
-fn chinese_number(s: &[char]) -> Option<u32> {
+fn chinese_number<C: Ch>(s: &[C]) -> Option<u32> {
     if s.is_empty() {
         return None;
     }
@@ -1113,8 +1133,8 @@ fn chinese_number(s: &[char]) -> Option<u32> {
     };
     let mut total = 0;
     let mut current = 0;
-    for &c in s {
-        match c {
+    for c in s {
+        match c.ch() {
             '十' => {
                 total += if current == 0 { 10 } else { current * 10 };
                 current = 0;
@@ -1123,7 +1143,7 @@ fn chinese_number(s: &[char]) -> Option<u32> {
                 total += if current == 0 { 100 } else { current * 100 };
                 current = 0;
             }
-            _ => current = digit(c)?,
+            c => current = digit(c)?,
         }
     }
     Some(total + current)
@@ -1137,36 +1157,37 @@ fn is_cn_numeral(c: char) -> bool {
 }
 
 /// A number starting at `i`: ASCII digits or a Chinese numeral. Returns (value, end index).
-fn number_at(chars: &[char], i: usize) -> Option<(u32, usize)> {
+fn number_at<C: Ch>(chars: &[C], i: usize) -> Option<(u32, usize)> {
     let mut j = i;
-    if chars[i].is_ascii_digit() {
-        while j < chars.len() && chars[j].is_ascii_digit() {
+    if chars[i].ch().is_ascii_digit() {
+        while j < chars.len() && chars[j].ch().is_ascii_digit() {
             j += 1;
         }
         // As `str::parse::<u32>`: `None` on overflow.
         let value = chars[i..j].iter().try_fold(0u32, |v, c| {
-            v.checked_mul(10)?.checked_add(c.to_digit(10).unwrap_or(0))
+            v.checked_mul(10)?
+                .checked_add(c.ch().to_digit(10).unwrap_or(0))
         });
         return value.map(|v| (v, j));
     }
-    while j < chars.len() && is_cn_numeral(chars[j]) {
+    while j < chars.len() && is_cn_numeral(chars[j].ch()) {
         j += 1;
     }
     chinese_number(&chars[i..j]).map(|v| (v, j))
 }
 
-fn window(chars: &[char], from: usize, to: usize) -> &[char] {
+fn window<C: Ch>(chars: &[C], from: usize, to: usize) -> &[C] {
     &chars[from.min(chars.len())..to.min(chars.len())]
 }
 
 /// Whether `chars` begins with `s` (no allocation).
-fn starts_with(chars: &[char], s: &str) -> bool {
+fn starts_with<C: Ch>(chars: &[C], s: &str) -> bool {
     let mut it = chars.iter();
-    s.chars().all(|c| it.next() == Some(&c))
+    s.chars().all(|c| it.next().map(|x| x.ch()) == Some(c))
 }
 
 /// Whether `chars` contains `s` (no allocation; `s` is a short keyword).
-fn contains(chars: &[char], s: &str) -> bool {
+fn contains<C: Ch>(chars: &[C], s: &str) -> bool {
     let n = s.chars().count();
     n <= chars.len() && (0..=chars.len() - n).any(|i| starts_with(&chars[i..], s))
 }
@@ -1180,12 +1201,15 @@ fn in_night(hour: u32, limits: Limits) -> bool {
 }
 
 /// Finds a clock time inside the night window: `23:30`, `2am`, `11 pm`, `凌晨3点`, `晚上11点`.
-fn has_night_clock_time(chars: &[char], limits: Limits) -> bool {
+fn has_night_clock_time<C: Ch>(chars: &[C], limits: Limits) -> bool {
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
+        let c = chars[i].ch();
         let starts_number = (c.is_ascii_digit() || is_cn_numeral(c))
-            && (i == 0 || !(chars[i - 1].is_ascii_digit() || is_cn_numeral(chars[i - 1])));
+            && (i == 0 || {
+                let p = chars[i - 1].ch();
+                !(p.is_ascii_digit() || is_cn_numeral(p))
+            });
         if !starts_number {
             i += 1;
             continue;
@@ -1194,17 +1218,17 @@ fn has_night_clock_time(chars: &[char], limits: Limits) -> bool {
             i += 1;
             continue;
         };
-        let prev_is_word = i > 0 && chars[i - 1].is_ascii_alphanumeric();
+        let prev_is_word = i > 0 && chars[i - 1].ch().is_ascii_alphanumeric();
         if c.is_ascii_digit() && !prev_is_word && value <= 24 {
             // `23:30` (24-hour clock, two-digit minutes).
             let hhmm = end + 2 < chars.len()
-                && chars[end] == ':'
-                && chars[end + 1].is_ascii_digit()
-                && chars[end + 2].is_ascii_digit()
-                && chars.get(end + 3).is_none_or(|c| !c.is_ascii_digit());
+                && chars[end].ch() == ':'
+                && chars[end + 1].ch().is_ascii_digit()
+                && chars[end + 2].ch().is_ascii_digit()
+                && chars.get(end + 3).is_none_or(|c| !c.ch().is_ascii_digit());
             // Skip `:mm` to look for am/pm after it.
             let mut k = if hhmm { end + 3 } else { end };
-            while chars.get(k) == Some(&' ') {
+            while chars.get(k).map(|c| c.ch()) == Some(' ') {
                 k += 1;
             }
             let rest = window(chars, k, k + 4);
@@ -1225,7 +1249,7 @@ fn has_night_clock_time(chars: &[char], limits: Limits) -> bool {
             }
         }
         // Chinese: number followed by 点 (o'clock), read with the time-of-day word before it.
-        if chars.get(end) == Some(&'点') && value <= 12 {
+        if chars.get(end).map(|c| c.ch()) == Some('点') && value <= 12 {
             let before = window(chars, i.saturating_sub(3), i);
             let has = |s: &str| contains(before, s);
             let hour = if has("凌晨") || has("半夜") || has("深夜") {
@@ -1273,7 +1297,7 @@ const EN_NUMBERS: [(&str, u32); 22] = [
 
 /// Finds a number of calls a day above `limit`: `一天打了20多个电话`, `每天几十个电话`,
 /// `called me 30 times a day`, `dozens of calls per day`. `chars` is `text` as characters.
-fn has_calls_per_day_over(text: &str, chars: &[char], limit: u32) -> bool {
+fn has_calls_per_day_over<C: Ch>(text: &str, chars: &[C], limit: u32) -> bool {
     const CN_DAY: [&str; 7] = ["一天", "每天", "天天", "一日", "每日", "当天", "一上午"];
     const CN_UNIT: [&str; 6] = ["个电话", "通电话", "次电话", "个未接", "通", "次"];
     const EN_UNIT: [&str; 4] = ["times", "calls", "missed calls", "phone calls"];
@@ -1297,14 +1321,18 @@ fn has_calls_per_day_over(text: &str, chars: &[char], limit: u32) -> bool {
     // Text without a Chinese unit character cannot match (most English text).
     let mut i = 0;
     let cn_possible = text.contains('通') || text.contains('次') || text.contains('个');
+    let at = |k: usize| chars.get(k).map(|c| c.ch());
     while cn_possible && i < chars.len() {
-        let c = chars[i];
-        let (value, end) = if c == '几' && chars.get(i + 1) == Some(&'十') {
+        let c = chars[i].ch();
+        let (value, end) = if c == '几' && at(i + 1) == Some('十') {
             (20, i + 2)
-        } else if (c == '上' || c == '几') && chars.get(i + 1) == Some(&'百') {
+        } else if (c == '上' || c == '几') && at(i + 1) == Some('百') {
             (100, i + 2)
         } else if c.is_ascii_digit() || is_cn_numeral(c) {
-            if i > 0 && (chars[i - 1].is_ascii_digit() || is_cn_numeral(chars[i - 1])) {
+            if i > 0 && {
+                let p = chars[i - 1].ch();
+                p.is_ascii_digit() || is_cn_numeral(p)
+            } {
                 i += 1;
                 continue;
             }
@@ -1322,11 +1350,11 @@ fn has_calls_per_day_over(text: &str, chars: &[char], limit: u32) -> bool {
         let mut k = end;
         let mut value = value;
         // `十几` / `二十几`: "ten-odd"; count it as the middle of the range.
-        if chars.get(k) == Some(&'几') && value % 10 == 0 {
+        if at(k) == Some('几') && value % 10 == 0 {
             value += 5;
             k += 1;
         }
-        if matches!(chars.get(k), Some('多' | '来' | '余')) {
+        if matches!(at(k), Some('多' | '来' | '余')) {
             k += 1;
         }
         let after = window(chars, k, k + 4);
