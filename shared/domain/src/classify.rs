@@ -1051,6 +1051,18 @@ fn is_word_char(c: char) -> bool {
 /// Lower-cases ASCII, folds full-width ASCII forms and curly quotes, and collapses white space.
 fn normalize(text: &str) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    // Pure ASCII (most English text; U+000B is white space to `char` but not to
+    // `split_ascii_whitespace`): words joined by one space, lower-cased in one pass.
+    if text.is_ascii() && !text.as_bytes().contains(&0x0B) {
+        for word in text.split_ascii_whitespace() {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.extend_from_slice(word.as_bytes());
+        }
+        out.make_ascii_lowercase();
+        return String::from_utf8(out).unwrap_or_default();
+    }
     let mut space = false;
     let bytes = text.as_bytes();
     let mut i = 0;
