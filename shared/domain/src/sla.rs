@@ -17,7 +17,7 @@ use chrono::{
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 const FILE: &str = "sla.toml";
@@ -105,11 +105,13 @@ impl fmt::Display for Period {
 }
 
 /// A time zone with its holidays and make-up workdays: what a "day" means for a policy.
+// Ordered sets: a few dozen dates a year, and a stable Debug form (tests compare two
+// loads of the same file by it).
 #[derive(Debug, Clone)]
 pub struct WorkCalendar {
     time_zone: Tz,
-    holidays: HashSet<NaiveDate>,
-    extra_workdays: HashSet<NaiveDate>,
+    holidays: BTreeSet<NaiveDate>,
+    extra_workdays: BTreeSet<NaiveDate>,
 }
 
 impl WorkCalendar {
