@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use redress_domain::config::{DomainConfig, ROUTING_TOML};
 use redress_domain::sla::CALENDAR_WARNING_DAYS;
+use redress_notifier::config::{NotifyConfig, NOTIFICATIONS_TOML};
 use std::path::Path;
 
 /// The configuration from `dir` if given, else `REDRESS_CONFIG_DIR`, else the bundled files.
@@ -35,6 +36,15 @@ pub fn check(dir: Option<&Path>) -> Result<String> {
         None => ROUTING_TOML.to_string(),
     };
     let rules = count_rules(&routing_src)?;
+    // The notifier checks its addresses and templates against the routing table at cold
+    // start; a team added to routing.toml without addresses must fail here, before deploy.
+    let notifications_src = match dir.map(Path::to_path_buf).or_else(env_dir) {
+        Some(d) => std::fs::read_to_string(d.join("notifications.toml"))
+            .with_context(|| format!("reading {}", d.join("notifications.toml").display()))?,
+        None => NOTIFICATIONS_TOML.to_string(),
+    };
+    let notifications = NotifyConfig::from_toml(&notifications_src, &config)
+        .context("checking notifications.toml against the routing table")?;
     // The holiday lists run out every year: say so while there is time to extend them.
     let warnings: String = config
         .sla
@@ -43,7 +53,7 @@ pub fn check(dir: Option<&Path>) -> Result<String> {
         .map(|c| format!("\nwarning: {c}"))
         .collect();
     Ok(format!(
-        "configuration OK ({}): {} categories, {} teams, {} products, {} routing rules, {} SLA policies (default {}){warnings}",
+        "configuration OK ({}): {} categories, {} teams, {} products, {} routing rules, {} SLA policies (default {}), addresses for {} teams{warnings}",
         source_name(dir),
         config.classifier.categories().len(),
         config.routing.teams().len(),
@@ -51,6 +61,7 @@ pub fn check(dir: Option<&Path>) -> Result<String> {
         rules,
         config.sla.ids().count(),
         config.sla.default_policy().id,
+        notifications.teams.len(),
     ))
 }
 
@@ -80,11 +91,57 @@ mod tests {
     }
 
     #[test]
+    fn a_team_without_notification_addresses_fails_the_check() {
+        let dir = std::env::temp_dir().join(format!("redress-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        copy_tree(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../config"),
+            &dir,
+        );
+        let ok = check(Some(&dir));
+        // Drop the triage team's addresses: routing still sends tickets there.
+        let text = std::fs::read_to_string(dir.join("notifications.toml")).unwrap();
+        let start = text
+            .find("[teams.triage]")
+            .expect("bundled file has a triage team");
+        let end = text[start + 1..]
+            .find("\n[")
+            .map_or(text.len(), |i| start + 1 + i + 1);
+        std::fs::write(
+            dir.join("notifications.toml"),
+            format!("{}{}", &text[..start], &text[end..]),
+        )
+        .unwrap();
+        let broken = check(Some(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let summary = ok.unwrap();
+        assert!(summary.contains("addresses for"), "{summary}");
+        let err = format!("{:#}", broken.unwrap_err());
+        assert!(
+            err.contains("notifications.toml") && err.contains("triage"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_missing_config_dir_is_an_error_naming_the_folder() {
         let err = check(Some(Path::new("/nonexistent/redress-config"))).unwrap_err();
         assert!(
             format!("{err:#}").contains("/nonexistent/redress-config"),
             "{err:#}"
         );
+    }
+
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_tree(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
     }
 }

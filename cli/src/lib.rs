@@ -9,6 +9,7 @@ pub mod dlq;
 pub mod hold;
 pub mod keys;
 pub mod outbox;
+pub mod reconcile;
 pub mod report;
 pub mod train;
 pub mod user;

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
-use redress_cli::{classify, config, corrections, dlq, keys, train};
+use redress_cli::{classify, config, corrections, dlq, keys, reconcile, train};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +82,15 @@ enum Command {
     ///
     /// Example: redress outbox --days 2 --bodies
     Outbox(OutboxArgs),
+    /// List accepted complaints that still have no ticket after --older-than, and with
+    /// --requeue put their messages back on the complaints queue.
+    ///
+    /// Reads the api's record of every accepted complaint (kept AcceptedRecordDays, 30 by
+    /// default) and checks each against its ticket. Requeueing is always safe: intake is
+    /// idempotent. Prints references and times only.
+    ///
+    /// Example: redress reconcile --older-than 15m --requeue
+    Reconcile(ReconcileArgs),
     /// Create, rotate and show the signing keys in Secrets Manager (docs/deploy.md).
     ///
     /// Example: redress keys rotate --secret-id redress/keys
@@ -130,7 +139,7 @@ struct HoldArgs {
 #[derive(Args)]
 struct OutboxArgs {
     /// How many UTC days back to list, today included.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=366))]
     days: u32,
     /// Show each message's text (subject and body, or the SMS) from moto's record.
     #[arg(long)]
@@ -141,6 +150,29 @@ struct OutboxArgs {
     /// The tickets table.
     #[arg(long, env = "TICKETS_TABLE", default_value = "redress-TicketsTable")]
     table: String,
+}
+
+#[derive(Args)]
+struct ReconcileArgs {
+    /// Only complaints accepted at least this long ago (s, m, h or d: 15m, 2h, 3d);
+    /// younger ones may simply still be on their way through intake.
+    #[arg(long, default_value = "15m", value_parser = reconcile::parse_age)]
+    older_than: chrono::Duration,
+    /// How far back to look (the records expire after AcceptedRecordDays anyway).
+    #[arg(long, default_value = "30d", value_parser = reconcile::parse_age)]
+    within: chrono::Duration,
+    /// Put each listed complaint's message back on the complaints queue.
+    #[arg(long)]
+    requeue: bool,
+    /// The complaints queue (needed with --requeue).
+    #[arg(long, env = "COMPLAINTS_QUEUE_URL", value_name = "URL")]
+    queue_url: Option<String>,
+    /// The tickets table.
+    #[arg(long, env = "TICKETS_TABLE", default_value = "redress-TicketsTable")]
+    table: String,
+    /// One JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -224,10 +256,10 @@ enum KeysCommand {
         #[arg(long, default_value = "all")]
         key: String,
         /// Days the old status key stays accepted.
-        #[arg(long, default_value_t = keys::DEFAULT_STATUS_GRACE_DAYS)]
+        #[arg(long, default_value_t = keys::DEFAULT_STATUS_GRACE_DAYS, value_parser = grace_days)]
         status_grace_days: i64,
         /// Days the old survey key stays accepted (a link lives 30 days).
-        #[arg(long, default_value_t = keys::DEFAULT_SURVEY_GRACE_DAYS)]
+        #[arg(long, default_value_t = keys::DEFAULT_SURVEY_GRACE_DAYS, value_parser = grace_days)]
         survey_grace_days: i64,
     },
     /// Print key versions and deadlines (never the keys).
@@ -413,9 +445,26 @@ enum DlqCommand {
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
+    let t = DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-23T09:30:00+08:00: {e}"))
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-11-23T09:30:00+08:00: {e}"))?;
+    // Deadlines are computed from it: keep it where date arithmetic cannot overflow.
+    if !redress_domain::dates::time_in_range(t) {
+        return Err(format!(
+            "expected a time between {} and {}",
+            redress_domain::dates::EARLIEST,
+            redress_domain::dates::LATEST
+        ));
+    }
+    Ok(t)
+}
+
+/// A key's grace period: one day to ten years (the expiry is computed from it).
+fn grace_days(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(days) if (1..=3650).contains(&days) => Ok(days),
+        _ => Err("expected a whole number of days from 1 to 3650".to_string()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -464,6 +513,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Outbox(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")?
             .block_on(run_outbox(args)),
+        Command::Reconcile(args) => tokio::runtime::Runtime::new()
+            .context("starting the async runtime")?
+            .block_on(run_reconcile(args)),
         Command::Dlq(args) => tokio::runtime::Runtime::new()
             .context("starting the async runtime")?
             .block_on(run_dlq(args)),
@@ -676,6 +728,29 @@ async fn run_dlq(args: DlqArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run_reconcile(args: ReconcileArgs) -> Result<()> {
+    let aws = redress_aws::load_aws_config().await;
+    let queue = if args.requeue {
+        let url = required_url(args.queue_url, "--queue-url", "COMPLAINTS_QUEUE_URL")?;
+        Some(redress_aws::SqsQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            url,
+        ))
+    } else {
+        None
+    };
+    let store = redress_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &args.table);
+    let now = Utc::now();
+    let found =
+        reconcile::reconcile(&store, queue.as_ref(), now, args.older_than, args.within).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+    } else {
+        print!("{}", reconcile::render(&found, now, args.older_than));
+    }
+    Ok(())
 }
 
 fn required_url(value: Option<String>, flag: &str, env: &str) -> Result<String> {

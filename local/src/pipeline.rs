@@ -86,6 +86,34 @@ pub struct LocalOptions {
     /// Run the notifier on the notifications queue (SES and SNS are moto's). Off, the
     /// messages stay on the queue for a test to read.
     pub deliver_notifications: bool,
+    /// Poll the complaints queue into intake. Off, the messages wait on the queue (a
+    /// test that loses one on purpose runs intake itself with [`run_intake`]).
+    pub run_intake: bool,
+}
+
+/// Lambda's default Timeout, for a function whose template entry names none.
+const DEFAULT_TIMEOUT_SECS: u32 = 3;
+
+/// How long an intake invocation may run: its `Timeout` in the template.
+fn intake_timeout(function: &crate::template::FunctionSpec) -> chrono::Duration {
+    chrono::Duration::seconds(i64::from(function.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS)))
+}
+
+/// One intake invocation as Lambda runs it: a deadline `timeout` from now, and a failed
+/// invocation (a configuration fault) leaves every message of the batch to SQS.
+pub async fn run_intake(
+    deps: &IntakeDeps<redress_aws::DynamoStore, redress_aws::SqsQueue>,
+    event: aws_lambda_events::event::sqs::SqsEvent,
+    timeout: chrono::Duration,
+) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    let invocation = redress_intake::Invocation::until(chrono::Utc::now() + timeout);
+    match redress_intake::handle_within(deps, &event, &invocation).await {
+        Ok(report) => report.response,
+        Err(fault) => {
+            tracing::error!(error = %fault, "intake invocation failed");
+            redress_intake::every_message_failed(&event)
+        }
+    }
 }
 
 /// Local values of the notifier's template parameters.
@@ -100,6 +128,11 @@ pub fn development_parameters() -> BTreeMap<String, String> {
             "redress.example".to_string(),
         ),
         ("SmsSenderId".to_string(), String::new()),
+        // The template's default: twice a dead-letter queue's 14 days.
+        (
+            "AcceptedRecordDays".to_string(),
+            redress_aws::accepted::DEFAULT_ACCEPTED_DAYS.to_string(),
+        ),
         // The template's default, seven years.
         (
             "RetentionDays".to_string(),
@@ -121,6 +154,7 @@ impl LocalOptions {
             sweep_every: None,
             parameters: development_parameters(),
             deliver_notifications: true,
+            run_intake: true,
         }
     }
 }
@@ -262,9 +296,11 @@ impl LocalPipeline {
             }
         }));
 
+        // Each batch gets the deadline Lambda would give it: the function's Timeout.
+        let intake_timeout = intake_timeout(function(INTAKE_FUNCTION)?);
         let intake_handler: SqsHandler = Arc::new(move |event| {
             let deps = Arc::clone(&intake);
-            Box::pin(async move { redress_intake::handle(&deps, event).await })
+            Box::pin(async move { run_intake(&deps, event, intake_timeout).await })
         });
         let surveys_handler: SqsHandler = Arc::new(move |event| {
             let deps = Arc::clone(&surveys);
@@ -275,10 +311,10 @@ impl LocalPipeline {
             let deps = Arc::clone(&notifier_for_poller);
             Box::pin(async move { redress_notifier::handle(&deps, event).await })
         });
-        let mut consumers = vec![
-            (INTAKE_FUNCTION, intake_handler),
-            (SURVEYS_FUNCTION, surveys_handler),
-        ];
+        let mut consumers = vec![(SURVEYS_FUNCTION, surveys_handler)];
+        if options.run_intake {
+            consumers.push((INTAKE_FUNCTION, intake_handler));
+        }
         if options.deliver_notifications {
             consumers.push((NOTIFIER_FUNCTION, notifier_handler));
         }

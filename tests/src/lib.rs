@@ -41,7 +41,17 @@ pub async fn spawn_delivering_app() -> TestApp {
     spawn_app_with(true).await
 }
 
+/// Starts an isolated pipeline that leaves complaint messages on the queue: the test
+/// runs intake itself ([`TestApp::run_intake_once`]), e.g. after losing a message.
+pub async fn spawn_app_without_intake() -> TestApp {
+    spawn_app_with_options(false, false).await
+}
+
 async fn spawn_app_with(deliver_notifications: bool) -> TestApp {
+    spawn_app_with_options(deliver_notifications, true).await
+}
+
+async fn spawn_app_with_options(deliver_notifications: bool, run_intake: bool) -> TestApp {
     // Logs go to the test's output (shown for failures); a test that installed its own
     // subscriber first keeps it.
     let _ = tracing_subscriber::fmt()
@@ -62,6 +72,7 @@ async fn spawn_app_with(deliver_notifications: bool) -> TestApp {
     let mut options = LocalOptions::new(workspace_root(), prefix);
     options.retry_after = Some(Duration::from_secs(1));
     options.deliver_notifications = deliver_notifications;
+    options.run_intake = run_intake;
     let pipeline = LocalPipeline::start(options)
         .await
         .expect("pipeline starts on the local stack");
@@ -170,6 +181,36 @@ impl TestApp {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Receives one batch from the complaints queue and hands it to the intake function,
+    /// built from its template environment, as one Lambda invocation (the messages it
+    /// settles are deleted, the failed ones left). Returns how many it received.
+    pub async fn run_intake_once(&self) -> Result<usize> {
+        let aws = redress_aws::load_aws_config().await;
+        let config = std::sync::Arc::new(redress_domain::config::DomainConfig::from_env()?);
+        let deps = std::sync::Arc::new(redress_intake::IntakeDeps::from_env(
+            &self.pipeline.environments[redress_local::pipeline::INTAKE_FUNCTION],
+            &aws,
+            config,
+        )?);
+        let handler: redress_local::poller::SqsHandler = std::sync::Arc::new(move |event| {
+            let deps = std::sync::Arc::clone(&deps);
+            Box::pin(async move {
+                redress_local::pipeline::run_intake(&deps, event, chrono::Duration::seconds(30))
+                    .await
+            })
+        });
+        let (url, arn) = self.pipeline.resources.queues["ComplaintsQueue"].clone();
+        let config = redress_local::poller::PollerConfig {
+            queue_url: url,
+            queue_arn: arn,
+            region: std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+            batch_size: 10,
+            wait: Duration::from_secs(1),
+            retry_after: Some(Duration::from_secs(1)),
+        };
+        redress_local::poller::poll_once(&self.pipeline.sqs, &config, &handler).await
     }
 
     /// Messages visible plus in flight on a queue.

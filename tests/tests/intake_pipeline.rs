@@ -209,7 +209,7 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_while_the_rest_of_its_ba
 
     app.wait_for_ticket("RD-261123-600D0001").await;
     app.wait_for_ticket("RD-261123-600D0002").await;
-    // maxReceiveCount is 3 and failures are retried after 1 s: both bad messages are
+    // maxReceiveCount is 6 and failures are retried after 1 s: both bad messages are
     // dead-lettered within seconds, and nothing is left on the main queue.
     app.wait_for_depth("ComplaintsDeadLetterQueue", 2, Duration::from_secs(30))
         .await

@@ -8,7 +8,8 @@
 //!   source, and may receive only from the queues its events read; no other function
 //!   may receive from any queue;
 //! - every alarm goes to the alarm topic, whose subscription is required; the table and
-//!   user pool have deletion protection; the CORS origin is a required parameter.
+//!   user pool have deletion protection, the table a customer-managed KMS key; the CORS
+//!   origin is a required parameter.
 //!
 //! The same checker is run on doctored copies of the template to show it catches each
 //! kind of mistake.
@@ -247,6 +248,17 @@ fn problems(doc: &Value) -> Vec<String> {
         if t["Properties"]["DeletionProtectionEnabled"].as_bool() != Some(true) {
             out.push(format!("{id}: no deletion protection"));
         }
+        // It holds complaint texts and contact details: the stack's own key, not an
+        // AWS-owned or AWS-managed one.
+        let sse = &t["Properties"]["SSESpecification"];
+        match target(&sse["KMSMasterKeyId"]) {
+            Some(key)
+                if sse["SSEEnabled"].as_bool() == Some(true)
+                    && kind_of(&key) == "AWS::KMS::Key" => {}
+            _ => out.push(format!(
+                "{id}: not encrypted with a customer-managed KMS key of the template"
+            )),
+        }
     }
     for (id, u) in of_type(doc, "AWS::Cognito::UserPool") {
         if u["Properties"]["DeletionProtection"].as_str() != Some("ACTIVE") {
@@ -468,6 +480,22 @@ fn the_checker_catches_missing_protection_and_optional_alarm_mail() {
     );
     assert!(found(&doc, "TicketsTable: no deletion protection"));
     assert!(found(&doc, "parameter CorsAllowOrigin has a default"));
+
+    let mut doc = template();
+    remove(
+        &mut doc,
+        &[
+            "Resources",
+            "TicketsTable",
+            "Properties",
+            "SSESpecification",
+            "KMSMasterKeyId",
+        ],
+    );
+    assert!(found(
+        &doc,
+        "TicketsTable: not encrypted with a customer-managed KMS key"
+    ));
 }
 
 #[test]

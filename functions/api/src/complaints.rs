@@ -202,6 +202,9 @@ where
             received_at: submission.received_at,
             form,
         };
+        // Durable before the borrower has a reference: if the message is ever lost,
+        // `redress reconcile` queues it again from this record.
+        deps.store.record_accepted(&message, now).await?;
         deps.queue.enqueue(&message).await?;
         // The message is on the queue; if this mark is lost, a replay re-sends, and intake
         // ignores the duplicate.

@@ -75,7 +75,8 @@ impl ApiDeps<DynamoStore, SqsQueues> {
     ) -> Result<Self, EnvError> {
         let sqs = aws_sdk_sqs::Client::new(aws);
         let secrets = StatusSecrets::from_ring(env::required_keyring(vars, "STATUS_HMAC_KEY")?);
-        let store = DynamoStore::from_env(vars, aws, &config)?;
+        let store = DynamoStore::from_env(vars, aws, &config)?
+            .with_accepted_days(redress_aws::accepted::accepted_days_from_env(vars)?);
         Ok(ApiDeps {
             store,
             queue: SqsQueues {

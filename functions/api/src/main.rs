@@ -4,19 +4,21 @@
 
 use lambda_http::{run, service_fn, Error, Request};
 use redress_api::{handle, ApiDeps};
-use redress_aws::env::{domain_config_or_exit, fail_cold_start, ProcessEnv};
+use redress_aws::env::{fail_cold_start, PendingConfig, ProcessEnv};
 use redress_aws::{load_aws_config, secrets, telemetry};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
+    // Parsed on a blocking thread while the SDK set-up and the secret's round trip wait.
+    let config = PendingConfig::rules_only();
     let aws = load_aws_config().await;
     // The keys come from Secrets Manager (KEYS_SECRET_ID), laid over the environment.
     let vars = secrets::with_keys(&ProcessEnv, &aws)
         .await
         .unwrap_or_else(|e| fail_cold_start(&e));
-    let config = Arc::new(domain_config_or_exit());
+    let config = Arc::new(config.ready().await);
     let deps =
         Arc::new(ApiDeps::from_env(&vars, &aws, config).unwrap_or_else(|e| fail_cold_start(&e)));
 

@@ -369,6 +369,60 @@ async fn a_queue_outage_answers_503_and_the_same_key_later_enqueues_the_complain
 }
 
 #[tokio::test]
+async fn an_accepted_complaint_is_on_record_as_queued_once_per_key_until_its_ticket_exists() {
+    let app = app();
+    let (status, first) = app.submit(&complaint_form(), Some("durable-1")).await;
+    assert_eq!(status, 202, "{first}");
+    let reference = first["reference"].as_str().unwrap().to_string();
+    let accepted = app.store.accepted();
+    assert_eq!(accepted.len(), 1);
+    // The record is the very message intake gets, so a lost one can be queued again.
+    assert_eq!(accepted[&reference], app.queues.complaints()[0]);
+    let calls = app.store.calls();
+    let recorded = calls.iter().position(|c| *c == "record accepted").unwrap();
+    let marked = calls.iter().position(|c| *c == "mark enqueued").unwrap();
+    assert!(
+        recorded < marked,
+        "recorded before it was queued: {calls:?}"
+    );
+
+    // A resubmission with the same key: the same reference, still one record.
+    let (status, again) = app.submit(&complaint_form(), Some("durable-1")).await;
+    assert_eq!((status, &again["reference"]), (202, &first["reference"]));
+    assert_eq!(app.store.accepted().len(), 1);
+    assert_eq!(app.queues.complaints().len(), 1);
+
+    // Intake makes the ticket and clears the record.
+    app.run_intake().await;
+    assert!(app.store.accepted().is_empty());
+    assert!(app.store.stored_ticket(&reference).is_some());
+}
+
+#[tokio::test]
+async fn a_complaint_that_cannot_be_put_on_record_is_not_queued_and_the_same_key_retries_it() {
+    let app = app();
+    app.store.fail_next_call_to(
+        "record accepted",
+        StoreFailure::Unavailable {
+            code: "InternalServerError".into(),
+        },
+    );
+    let (status, body) = app.submit(&complaint_form(), Some("durable-2")).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        app.queues.complaints().is_empty(),
+        "no reference, no message"
+    );
+    assert!(app.store.accepted().is_empty());
+
+    let (status, body) = app.submit(&complaint_form(), Some("durable-2")).await;
+    assert_eq!(status, 202, "{body}");
+    let reference = body["reference"].as_str().unwrap();
+    assert_eq!(app.queues.complaints().len(), 1);
+    assert!(app.store.accepted().contains_key(reference));
+}
+
+#[tokio::test]
 async fn a_store_outage_answers_503_and_a_broken_store_500_without_details() {
     let app = app();
     app.store.fail_next(StoreFailure::Throttled {
@@ -1504,7 +1558,7 @@ async fn customer_and_loan_numbers_are_masked_and_every_unmasked_view_is_audited
         .iter()
         .all(|r| r.kind == redress_domain::ports::AccessKind::ContactViewed));
     // No record, no unmasked view.
-    app.store.fail_next_on(
+    app.store.fail_next_call_to(
         "record access",
         StoreFailure::Unavailable { code: "x".into() },
     );

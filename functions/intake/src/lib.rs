@@ -10,11 +10,24 @@
 //! - *poison* (cannot ever succeed: unreadable JSON, invalid complaint, a bad reference):
 //!   reported as failed every time, so after `maxReceiveCount` receives SQS moves it to
 //!   the dead-letter queue, where `redress dlq` shows it. Logged by message id at error.
-//! - *transient* (throttling, timeouts, a lost connection): reported as failed and
-//!   retried after the visibility timeout. Logged at warn.
+//! - *transient* (throttling, a transaction conflict on the shared counter rows,
+//!   timeouts, a lost connection): first retried here, with jittered exponential backoff
+//!   within a budget ([`RetryPolicy`]) and never past the invocation's deadline; only if
+//!   that does not clear it, reported as failed and retried by SQS after the visibility
+//!   timeout. Logged at warn.
+//! - *configuration* (access denied, a missing table or queue, a KMS key it may not use,
+//!   bad credentials): not the message's fault, and the same for every message, so the
+//!   whole invocation fails ([`BatchFault`]): SQS keeps every message of the batch, the
+//!   function's error metric raises `IntakeErrorsAlarm`, and nothing is dead-lettered
+//!   for a fault an operator must fix. Logged at error with `fault = "configuration"`.
+//!
+//! The batch watches the invocation's deadline ([`Invocation`]): it starts no message
+//! with less than [`Invocation::margin`] left, and reports the ones it did not start as
+//! failed (they come back after the visibility timeout, their receive count one higher,
+//! which `maxReceiveCount` allows for).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use redress_aws::env::{self, EnvError, VarSource};
 use redress_aws::outbox::relay;
 use redress_aws::{DynamoStore, SdkConfig, SqsQueue};
@@ -24,10 +37,13 @@ use redress_domain::complaint::{Complaint, ParseMode};
 use redress_domain::config::DomainConfig;
 use redress_domain::notify;
 use redress_domain::ports::{
-    BorrowerHistory, CreateOutcome, Notifier, Outbox, StoreError, TicketWriter,
+    AcceptedLog, BorrowerHistory, Clock, CreateOutcome, Notifier, Outbox, StoreError, SystemClock,
+    TicketWriter,
 };
 use redress_domain::reference::Reference;
 use redress_domain::repeat::PriorComplaint;
+pub use redress_domain::retry::RetryPolicy;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use tracing::{error, info, instrument, warn};
 
@@ -74,36 +90,222 @@ pub enum Outcome {
     Poison { reason: String },
     /// A retry may succeed.
     Transient { reason: String },
+    /// The deployment is set up wrong (permissions, a missing table, KMS): the batch
+    /// fails as a whole.
+    Misconfigured { reason: String },
 }
 
 impl Outcome {
     /// True if SQS should see this message again.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Poison { .. } | Outcome::Transient { .. })
+        matches!(
+            self,
+            Outcome::Poison { .. } | Outcome::Transient { .. } | Outcome::Misconfigured { .. }
+        )
     }
 }
 
-/// Handles one SQS batch and reports the messages to retry.
+/// The invocation's limits as the batch loop sees them.
+pub struct Invocation<'a> {
+    /// When the invocation is stopped (Lambda's `Context::deadline`); `None`: no limit.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Start no message, and begin no retry pause, with less than this left: room for
+    /// the message in hand to finish and for the answer to reach Lambda.
+    pub margin: Duration,
+    /// In-function retries of transient failures.
+    pub retry: RetryPolicy,
+    pub clock: &'a dyn Clock,
+}
+
+impl Invocation<'static> {
+    /// The safety margin before the deadline: a message takes tens of milliseconds, but
+    /// one that meets slow DynamoDB calls (the SDK's own retries and timeouts) takes
+    /// seconds.
+    pub const DEFAULT_MARGIN_SECS: i64 = 5;
+
+    /// An invocation that must answer by `deadline`, on the system clock.
+    pub fn until(deadline: DateTime<Utc>) -> Self {
+        Self {
+            deadline: Some(deadline),
+            margin: Duration::seconds(Self::DEFAULT_MARGIN_SECS),
+            retry: RetryPolicy::default(),
+            clock: &SystemClock,
+        }
+    }
+
+    /// An invocation with no deadline (tools and tests), on the system clock.
+    pub fn unlimited() -> Self {
+        Self {
+            deadline: None,
+            ..Self::until(Utc::now())
+        }
+    }
+}
+
+impl Invocation<'_> {
+    /// The time left before the margin, or `None` with no deadline.
+    fn time_left(&self) -> Option<Duration> {
+        self.deadline.map(|d| d - self.margin - self.clock.now())
+    }
+
+    /// True while a new message may be started.
+    fn may_start(&self) -> bool {
+        self.time_left().is_none_or(|left| left > Duration::zero())
+    }
+}
+
+/// A fault of the deployment that fails the whole batch (the invocation returns an
+/// error): SQS keeps every message, and the function's error alarm fires.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration fault; the whole batch is left for SQS to retry: {reason}")]
+pub struct BatchFault {
+    pub reason: String,
+}
+
+/// What a batch came to, with the figures a benchmark or a log wants.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    /// The messages SQS should deliver again.
+    pub response: SqsBatchResponse,
+    /// Messages processed to an outcome (stored, duplicate or failed).
+    pub processed: usize,
+    /// Retries made inside the function (attempts after a first transient failure).
+    pub retries: u32,
+    /// Messages that needed at least one such retry.
+    pub retried_messages: usize,
+    /// Messages handed back to SQS as transient after the retries.
+    pub transient: usize,
+    /// Messages not started because the deadline was near.
+    pub not_started: usize,
+}
+
+/// Handles one SQS batch and reports the messages to retry, with no deadline (callers
+/// that are not a Lambda invocation). A configuration fault reports every message not
+/// yet settled as failed, which SQS treats as [`handle_within`]'s failed invocation.
 pub async fn handle<S, N>(deps: &IntakeDeps<S, N>, event: SqsEvent) -> SqsBatchResponse
 where
-    S: TicketWriter + BorrowerHistory + Outbox + Sync,
+    S: TicketWriter + BorrowerHistory + Outbox + AcceptedLog + Sync,
     N: Notifier + Sync,
 {
+    match handle_within(deps, &event, &Invocation::unlimited()).await {
+        Ok(report) => report.response,
+        Err(_) => every_message_failed(&event),
+    }
+}
+
+/// Every message of `event` as a batch item failure.
+pub fn every_message_failed(event: &SqsEvent) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in &event.records {
-        let outcome = process(deps, message).await;
-        if outcome.is_failure() {
-            response.add_failure(message.message_id.clone().unwrap_or_default());
-        }
+        response.add_failure(message.message_id.clone().unwrap_or_default());
     }
     response
 }
 
-/// Processes one message; never panics, and logs ids only.
+/// Handles one SQS batch within `invocation`'s deadline: messages in order, each with
+/// in-function retries of transient failures; stops starting messages when the deadline
+/// is near and reports those not started (and the failed ones) as batch item failures.
+/// A configuration fault stops the batch and fails the invocation.
+pub async fn handle_within<S, N>(
+    deps: &IntakeDeps<S, N>,
+    event: &SqsEvent,
+    invocation: &Invocation<'_>,
+) -> Result<BatchReport, BatchFault>
+where
+    S: TicketWriter + BorrowerHistory + Outbox + AcceptedLog + Sync,
+    N: Notifier + Sync,
+{
+    let mut report = BatchReport::default();
+    for (i, message) in event.records.iter().enumerate() {
+        if !invocation.may_start() {
+            let left = event.records.len() - i;
+            warn!(
+                not_started = left,
+                "deadline near; leaving the rest of the batch to SQS"
+            );
+            report.not_started = left;
+            for rest in &event.records[i..] {
+                report
+                    .response
+                    .add_failure(rest.message_id.clone().unwrap_or_default());
+            }
+            break;
+        }
+        let (outcome, retries) = process_with_retries(deps, message, invocation).await;
+        report.processed += 1;
+        report.retries += retries;
+        report.retried_messages += usize::from(retries > 0);
+        match &outcome {
+            Outcome::Misconfigured { reason } => {
+                error!(
+                    fault = "configuration",
+                    reason,
+                    batch_size = event.records.len(),
+                    "configuration fault; failing the whole batch"
+                );
+                return Err(BatchFault {
+                    reason: reason.clone(),
+                });
+            }
+            Outcome::Transient { .. } => report.transient += 1,
+            _ => {}
+        }
+        if outcome.is_failure() {
+            report
+                .response
+                .add_failure(message.message_id.clone().unwrap_or_default());
+        }
+    }
+    Ok(report)
+}
+
+/// Processes one message, retrying a transient failure with backoff while the policy's
+/// attempts and budget and the invocation's time allow. Returns the last outcome and
+/// how many retries it took.
+pub async fn process_with_retries<S, N>(
+    deps: &IntakeDeps<S, N>,
+    message: &SqsMessage,
+    invocation: &Invocation<'_>,
+) -> (Outcome, u32)
+where
+    S: TicketWriter + BorrowerHistory + Outbox + AcceptedLog + Sync,
+    N: Notifier + Sync,
+{
+    let mut retries = 0;
+    let mut paused = std::time::Duration::ZERO;
+    loop {
+        let outcome = process(deps, message).await;
+        if !matches!(outcome, Outcome::Transient { .. }) {
+            return (outcome, retries);
+        }
+        let time_left = match invocation.time_left() {
+            Some(left) => left.to_std().unwrap_or_default(),
+            None => std::time::Duration::MAX,
+        };
+        let Some(pause) = invocation
+            .retry
+            .backoff(retries + 1, paused, jitter(), time_left)
+        else {
+            return (outcome, retries);
+        };
+        tokio::time::sleep(pause).await;
+        paused += pause;
+        retries += 1;
+    }
+}
+
+/// A random number for the backoff's jitter (std's per-instance random hash keys).
+fn jitter() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u8(0);
+    h.finish()
+}
+
+/// Processes one message once (no retry); never panics, and logs ids only.
 #[instrument(skip_all, fields(message_id = message.message_id.as_deref().unwrap_or("-"), reference))]
 pub async fn process<S, N>(deps: &IntakeDeps<S, N>, message: &SqsMessage) -> Outcome
 where
-    S: TicketWriter + BorrowerHistory + Outbox + Sync,
+    S: TicketWriter + BorrowerHistory + Outbox + AcceptedLog + Sync,
     N: Notifier + Sync,
 {
     let outcome = match try_process(deps, message).await {
@@ -112,6 +314,11 @@ where
         Err(IntakeError::Store(e)) if e.is_transient() => Outcome::Transient {
             reason: e.to_string(),
         },
+        // Not the message's fault: dead-lettering it would only lose time.
+        Err(IntakeError::Store(e)) if e.is_configuration() => Outcome::Misconfigured {
+            reason: e.to_string(),
+        },
+        // Refused for good (too large, invalid): every retry would fail the same way.
         Err(IntakeError::Store(e)) => Outcome::Poison {
             reason: e.to_string(),
         },
@@ -126,6 +333,10 @@ where
             "poison message; leaving it for the dead-letter queue"
         ),
         Outcome::Transient { reason } => warn!(reason, "transient failure; will be retried"),
+        Outcome::Misconfigured { reason } => error!(
+            fault = "configuration",
+            reason, "configuration fault; the message is not at fault"
+        ),
     }
     outcome
 }
@@ -143,7 +354,7 @@ async fn try_process<S, N>(
     message: &SqsMessage,
 ) -> Result<Outcome, IntakeError>
 where
-    S: TicketWriter + BorrowerHistory + Outbox + Sync,
+    S: TicketWriter + BorrowerHistory + Outbox + AcceptedLog + Sync,
     N: Notifier + Sync,
 {
     let body = message
@@ -201,8 +412,21 @@ where
         CreateOutcome::Created => {
             // Right after the commit; a failure leaves it for the sweeper's relay run.
             relay(&deps.store, &deps.notifier, &outbox).await;
+            clear_accepted(deps, &reference).await;
             Ok(Outcome::Stored { reference })
         }
-        CreateOutcome::AlreadyExists => Ok(Outcome::Duplicate { reference }),
+        CreateOutcome::AlreadyExists => {
+            clear_accepted(deps, &reference).await;
+            Ok(Outcome::Duplicate { reference })
+        }
+    }
+}
+
+/// The ticket exists: the api's record of the accepted complaint is no longer needed.
+/// A failure leaves the record for `redress reconcile`, which finds the ticket and
+/// clears it; the message is handled either way.
+async fn clear_accepted<S: AcceptedLog + Sync, N>(deps: &IntakeDeps<S, N>, reference: &str) {
+    if let Err(e) = deps.store.clear_accepted(reference).await {
+        warn!(reference, error = %e, "could not clear the accepted record; reconcile will");
     }
 }

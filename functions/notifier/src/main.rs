@@ -4,7 +4,7 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use redress_aws::env::{domain_config_or_exit, ProcessEnv};
+use redress_aws::env::{PendingConfig, ProcessEnv};
 use redress_aws::{load_aws_config, telemetry};
 use redress_notifier::config::NotifyConfig;
 use redress_notifier::{handle, NotifierDeps};
@@ -13,9 +13,11 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let domain = domain_config_or_exit();
-    let config = Arc::new(NotifyConfig::from_env(&domain)?);
+    // Parsed on a blocking thread while the SDK loads its configuration.
+    let domain = PendingConfig::rules_only();
     let aws = load_aws_config().await;
+    let domain = domain.ready().await;
+    let config = Arc::new(NotifyConfig::from_env(&domain)?);
     let deps = Arc::new(NotifierDeps::from_env(&ProcessEnv, &aws, &domain, config)?);
 
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {

@@ -10,6 +10,9 @@
 //! (unreadable, invalid, forged or expired token, unknown ticket, a ticket not waiting for
 //! an answer) is poison and goes to the dead-letter queue after `maxReceiveCount`
 //! receives; throttling, timeouts and a concurrent change to the ticket are retried.
+//! A configuration fault (access denied, a missing table, KMS, credentials) is neither:
+//! it fails the whole invocation ([`handle_batch`]), so SQS keeps every message and the
+//! function's error alarm fires, instead of dead-lettering good answers one by one.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use redress_aws::env::{self, EnvError, VarSource};
@@ -62,38 +65,84 @@ pub enum Outcome {
     Transient {
         reason: String,
     },
+    /// The deployment is set up wrong: the batch fails as a whole.
+    Misconfigured {
+        reason: String,
+    },
 }
 
 impl Outcome {
     pub fn is_failure(&self) -> bool {
-        matches!(self, Outcome::Poison { .. } | Outcome::Transient { .. })
+        matches!(
+            self,
+            Outcome::Poison { .. } | Outcome::Transient { .. } | Outcome::Misconfigured { .. }
+        )
     }
 }
 
-/// Handles one SQS batch and reports the messages to retry.
+/// A fault of the deployment that fails the whole invocation.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration fault; the whole batch is left for SQS to retry: {reason}")]
+pub struct BatchFault {
+    pub reason: String,
+}
+
+/// Handles one SQS batch and reports the messages to retry; a configuration fault
+/// reports every message as failed (what SQS makes of a failed invocation).
 pub async fn handle<S: TicketStore + Sync>(
     deps: &SurveysDeps<S>,
     event: SqsEvent,
 ) -> SqsBatchResponse {
+    match handle_batch(deps, &event).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = SqsBatchResponse::default();
+            for message in &event.records {
+                response.add_failure(message.message_id.clone().unwrap_or_default());
+            }
+            response
+        }
+    }
+}
+
+/// Handles one SQS batch; a configuration fault stops it and fails the invocation.
+pub async fn handle_batch<S: TicketStore + Sync>(
+    deps: &SurveysDeps<S>,
+    event: &SqsEvent,
+) -> Result<SqsBatchResponse, BatchFault> {
     let mut response = SqsBatchResponse::default();
     for message in &event.records {
-        if process(deps, message).await.is_failure() {
+        let outcome = process(deps, message).await;
+        if let Outcome::Misconfigured { reason } = outcome {
+            error!(
+                fault = "configuration",
+                reason,
+                batch_size = event.records.len(),
+                "configuration fault; failing the whole batch"
+            );
+            return Err(BatchFault { reason });
+        }
+        if outcome.is_failure() {
             response.add_failure(message.message_id.clone().unwrap_or_default());
         }
     }
-    response
+    Ok(response)
 }
 
 #[derive(Debug)]
 enum Failure {
     Poison(String),
     Transient(String),
+    Misconfigured(String),
 }
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         if e.is_transient() {
             Failure::Transient(e.to_string())
+        } else if e.is_configuration() {
+            // Not the answer's fault: the same answer succeeds once an operator fixes it.
+            Failure::Misconfigured(e.to_string())
         } else {
             Failure::Poison(e.to_string())
         }
@@ -110,6 +159,7 @@ pub async fn process<S: TicketStore + Sync>(
         Ok(outcome) => outcome,
         Err(Failure::Poison(reason)) => Outcome::Poison { reason },
         Err(Failure::Transient(reason)) => Outcome::Transient { reason },
+        Err(Failure::Misconfigured(reason)) => Outcome::Misconfigured { reason },
     };
     match &outcome {
         Outcome::Recorded {
@@ -124,6 +174,10 @@ pub async fn process<S: TicketStore + Sync>(
             "poison survey message; leaving it for the dead-letter queue"
         ),
         Outcome::Transient { reason } => warn!(reason, "transient failure; will be retried"),
+        Outcome::Misconfigured { reason } => error!(
+            fault = "configuration",
+            reason, "configuration fault; the message is not at fault"
+        ),
     }
     outcome
 }
@@ -146,7 +200,7 @@ async fn try_process<S: TicketStore + Sync>(
         .verify(&submission.token, msg.received_at)
         .map_err(|e| Failure::Poison(format!("token refused: {}", e.code())))?;
     tracing::Span::current().record("reference", claim.reference.as_str());
-    let (ticket, _) = deps
+    let (ticket, events) = deps
         .store
         .ticket(&claim.reference)
         .await?
@@ -158,8 +212,13 @@ async fn try_process<S: TicketStore + Sync>(
         deps.config.sla.survey_window(),
     ) {
         Ok(result) => result,
-        // Closed already: the answer (this one, delivered before, or another) is recorded.
-        Err(_) if ticket.status == redress_domain::ticket::TicketStatus::Closed => {
+        // Closed already, or reopened by an answer: the answer (this one, delivered
+        // before, or another) is recorded. A redelivered "not solved" answer finds the
+        // ticket reopened, not closed, and must not be taken for poison.
+        Err(_)
+            if ticket.status == redress_domain::ticket::TicketStatus::Closed
+                || answered(&events) =>
+        {
             return Ok(Outcome::Duplicate {
                 reference: claim.reference,
             })
@@ -198,4 +257,15 @@ async fn try_process<S: TicketStore + Sync>(
             Err(Failure::Transient("ticket changed concurrently".into()))
         }
     }
+}
+
+/// Whether the ticket's history holds a recorded survey answer.
+fn answered(events: &[redress_domain::ticket::AuditEvent]) -> bool {
+    use redress_domain::ticket::AuditAction;
+    events.iter().any(|e| {
+        matches!(
+            e.action,
+            AuditAction::SurveyAnswered | AuditAction::SurveyNotSolvedReopened
+        )
+    })
 }

@@ -196,3 +196,31 @@ async fn forged_unreadable_and_unknown_answers_are_poison_and_outages_are_retrie
     let outcome = redress_surveys::process(&deps, &good).await;
     assert!(matches!(outcome, Outcome::Recorded { .. }), "{outcome:?}");
 }
+
+#[tokio::test]
+async fn a_configuration_fault_fails_the_invocation_instead_of_dead_lettering_the_answer() {
+    let deps = setup();
+    let good = answer(&deps, "m1", "yes", "n1", resolved_at());
+    deps.store.fail_next(StoreFailure::Misconfigured {
+        code: "AccessDeniedException".into(),
+        message: "not authorized to perform dynamodb:Query".into(),
+    });
+    let event = sqs_event(vec![good.clone()]);
+    let fault = redress_surveys::handle_batch(&deps, &event)
+        .await
+        .expect_err("the invocation fails");
+    assert!(fault.reason.contains("AccessDeniedException"), "{fault}");
+    assert_eq!(
+        deps.store.stored_ticket(REFERENCE).unwrap().0.status,
+        TicketStatus::Resolved,
+        "nothing changed"
+    );
+
+    // Once fixed, the same message is recorded: it was never poison.
+    let response = redress_surveys::handle_batch(&deps, &event).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        deps.store.stored_ticket(REFERENCE).unwrap().0.status,
+        TicketStatus::Closed
+    );
+}

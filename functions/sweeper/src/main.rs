@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use redress_aws::env::{domain_config_or_exit, fail_cold_start, ProcessEnv};
+use redress_aws::env::{fail_cold_start, PendingConfig, ProcessEnv};
 use redress_aws::{load_aws_config, telemetry};
 use redress_sweeper::{handle, ScheduledEvent, SweepReport, SweeperDeps};
 use std::sync::Arc;
@@ -13,8 +13,10 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let config = Arc::new(domain_config_or_exit());
+    // Parsed on a blocking thread while the SDK loads its configuration.
+    let config = PendingConfig::rules_only();
     let aws = load_aws_config().await;
+    let config = Arc::new(config.ready().await);
     let deps = Arc::new(
         SweeperDeps::from_env(&ProcessEnv, &aws, config).unwrap_or_else(|e| fail_cold_start(&e)),
     );

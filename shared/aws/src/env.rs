@@ -3,7 +3,7 @@
 //! it resolved from the template, without touching the process environment.
 
 use chrono::{DateTime, Utc};
-use redress_domain::config::DomainConfig;
+use redress_domain::config::{ConfigError, DomainConfig};
 use redress_domain::keyring::{KeyRing, KeyRingError};
 use redress_domain::sla::CALENDAR_WARNING_DAYS;
 use std::collections::BTreeMap;
@@ -88,12 +88,37 @@ pub fn required_keyring(source: &dyn VarSource, name: &'static str) -> Result<Ke
     })
 }
 
-/// The domain configuration (`REDRESS_CONFIG_DIR`, else the bundled files), or a failed
-/// cold start naming what is wrong. Warns when a holiday list is about to run out.
-pub fn domain_config_or_exit() -> DomainConfig {
-    let config = DomainConfig::from_env().unwrap_or_else(|e| fail_cold_start(&e));
-    warn_if_calendars_run_out(&config, Utc::now());
-    config
+/// The domain configuration (`REDRESS_CONFIG_DIR`, else the bundled files), loading on a
+/// blocking thread from cold start on, so that its parse overlaps the SDK set-up and the
+/// keys secret's round trip instead of adding to them.
+pub struct PendingConfig(tokio::task::JoinHandle<Result<DomainConfig, ConfigError>>);
+
+impl PendingConfig {
+    /// The whole configuration, with the classifier's learned model (about 2 MB to parse):
+    /// for the functions that classify text (intake).
+    pub fn with_model() -> Self {
+        Self(tokio::task::spawn_blocking(DomainConfig::from_env))
+    }
+
+    /// The rules, routing and SLA policies without the model
+    /// ([`DomainConfig::rules_only_from_env`]): for the functions that only look
+    /// categories, teams and policies up.
+    pub fn rules_only() -> Self {
+        Self(tokio::task::spawn_blocking(
+            DomainConfig::rules_only_from_env,
+        ))
+    }
+
+    /// The configuration, or a failed cold start naming what is wrong. Warns when a
+    /// holiday list is about to run out.
+    pub async fn ready(self) -> DomainConfig {
+        let config = match self.0.await {
+            Ok(loaded) => loaded.unwrap_or_else(|e| fail_cold_start(&e)),
+            Err(e) => fail_cold_start(&format!("loading the configuration: {e}")),
+        };
+        warn_if_calendars_run_out(&config, Utc::now());
+        config
+    }
 }
 
 /// One warning per SLA policy whose holiday list ends within

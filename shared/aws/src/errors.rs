@@ -28,6 +28,31 @@ const CONTENTION_CODES: &[&str] = &[
     "TransactionInProgressException",
 ];
 
+/// Error codes that mean "this deployment is set up wrong": permissions, a missing
+/// table or queue, credentials. The same request succeeds once an operator fixes it, so
+/// these are neither transient (retrying within seconds) nor the message's fault
+/// (poison). Codes starting with `KMS` (a key disabled, missing or not usable by this
+/// role; SQS spells them `KMS.…`) are configuration faults too, except KMS throttling.
+const CONFIGURATION_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "MissingAuthenticationToken",
+    "IncompleteSignature",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidSecurity",
+    "NotAuthorized",
+    "OptInRequired",
+];
+
 /// Maps an SDK error of any AWS service, raised by `operation`, to a [`StoreError`].
 pub fn store_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreError
 where
@@ -57,6 +82,11 @@ pub fn service_failure(code: &str, message: &str) -> StoreFailure {
         StoreFailure::Unavailable { code: code.into() }
     } else if CONTENTION_CODES.contains(&code) {
         StoreFailure::Contention
+    } else if CONFIGURATION_CODES.contains(&code) || code.starts_with("KMS") {
+        StoreFailure::Misconfigured {
+            code: code.into(),
+            message: message.into(),
+        }
     } else {
         StoreFailure::Rejected {
             code: code.into(),
@@ -98,6 +128,28 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(is_transient_code("AWS.SimpleQueueService.RequestThrottled"));
+        assert!(is_transient_code("KMS.ThrottlingException"));
         assert!(!is_transient_code("ConditionalCheckFailedException"));
+    }
+
+    #[test]
+    fn permission_table_kms_and_credential_faults_are_configuration_not_poison() {
+        for code in [
+            "AccessDeniedException",
+            "ResourceNotFoundException",
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "KMS.DisabledException",
+            "KMS.AccessDeniedException",
+            "KMSAccessDeniedException",
+            "UnrecognizedClientException",
+            "ExpiredTokenException",
+        ] {
+            let cause = service_failure(code, "refused");
+            assert!(cause.is_configuration(), "{code}: {cause:?}");
+            assert!(!cause.is_transient(), "{code}");
+        }
+        for code in ["ValidationException", "ConditionalCheckFailedException"] {
+            assert!(!service_failure(code, "").is_configuration(), "{code}");
+        }
     }
 }

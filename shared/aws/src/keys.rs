@@ -9,6 +9,7 @@
 //! | idempotency key     | `IDEMPOTENCY#<sha256(key)>`| `IDEMPOTENCY`               |
 //! | survey answer       | `TICKET#<reference>`       | `SURVEY`                    |
 //! | metric counters     | `METRICS#<shard>`          | `<day>#<dimension>#<value>` |
+//! | accepted complaint  | `ACCEPTED#<yymmdd>#<shard>`| `<reference>`               |
 //! | access record (api) | `ACCESS#<reference>`       | `<at>#<nanos>#<kind>#<who>` |
 //!
 //! A ticket, its submission and its history share a partition, so one Query reads them
@@ -90,6 +91,21 @@ pub fn due_sk(at: DateTime<Utc>, reference: &str) -> String {
     format!("{}#{reference}", timestamp(at))
 }
 
+/// Partition of an accepted complaint's record: the day of acceptance (the reference's
+/// `yymmdd`, UTC) and a shard, so the records are read day by day and intake finds a
+/// record from the reference alone.
+pub fn accepted_pk(reference: &str) -> String {
+    accepted_day_pk(
+        reference.get(3..9).unwrap_or("000000"),
+        due_shard(reference),
+    )
+}
+
+/// The partition of the accepted complaints of day `yymmdd` in `shard`.
+pub fn accepted_day_pk(yymmdd: &str, shard: u32) -> String {
+    format!("ACCEPTED#{yymmdd}#{shard}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +121,12 @@ mod tests {
             counts[due_shard(&format!("RD-261123-{i:08}")) as usize] += 1;
         }
         assert!(counts.iter().all(|c| (800..1200).contains(c)), "{counts:?}");
+    }
+
+    #[test]
+    fn an_accepted_record_is_filed_under_its_reference_day() {
+        let r = "RD-261202-7KQ2M9XA";
+        assert_eq!(accepted_pk(r), format!("ACCEPTED#261202#{}", due_shard(r)));
     }
 
     #[test]

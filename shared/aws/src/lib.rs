@@ -1,6 +1,7 @@
 //! Redress's adapters to AWS: DynamoDB and SQS implementations of the domain's ports,
 //! the item mapping, error sorting, and the start-up plumbing every function shares.
 
+pub mod accepted;
 pub mod access_log;
 pub mod attr;
 pub mod cognito;

@@ -37,6 +37,8 @@ pub struct DynamoStore {
     retention: Duration,
     warning: Duration,
     reporting_tz: chrono_tz::Tz,
+    /// How long an accepted complaint's record is kept (`crate::accepted`).
+    pub(crate) accepted_ttl: Duration,
 }
 
 impl DynamoStore {
@@ -48,6 +50,7 @@ impl DynamoStore {
             retention: Duration::days(DEFAULT_RETENTION_DAYS),
             warning: Duration::hours(24),
             reporting_tz: chrono_tz::Asia::Shanghai,
+            accepted_ttl: Duration::days(crate::accepted::DEFAULT_ACCEPTED_DAYS),
         }
     }
 
@@ -578,6 +581,14 @@ impl SubmissionLog for DynamoStore {
             .await
             .map_err(|e| store_error("mark enqueued", e))?;
         Ok(())
+    }
+
+    async fn record_accepted(
+        &self,
+        message: &redress_domain::assess::ComplaintMessage,
+        accepted_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.put_accepted(message, accepted_at).await
     }
 }
 

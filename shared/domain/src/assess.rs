@@ -20,7 +20,9 @@ use std::collections::BTreeSet;
 pub struct ComplaintMessage {
     /// The reference the borrower was given.
     pub reference: String,
-    /// When the complaint counts as received (the clock for every deadline).
+    /// When the complaint counts as received (the clock for every deadline); a time
+    /// outside [`crate::dates`]'s range makes the message unreadable.
+    #[serde(deserialize_with = "crate::dates::bounded_time")]
     pub received_at: DateTime<Utc>,
     /// The complaint as submitted; intake parses it again and trusts nothing.
     pub form: serde_json::Value,

@@ -16,7 +16,7 @@
 use crate::config::ConfigError;
 use crate::model::{Candidate, Prediction, TextModel};
 use crate::taxonomy::{Bilingual, CategoryId, Language, Signal, TeamId, OTHER_CATEGORY};
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -702,13 +702,26 @@ impl Classifier {
                 }
             }
         }
+        // The detectors read characters by index: the bytes of an ASCII text, else one
+        // buffer of chars for both.
+        let ascii = norm.is_ascii();
+        let mut chars: Vec<char> = Vec::new();
         for (i, rule) in self.signals.iter().enumerate() {
             if let Some((det, weight)) = rule.detector {
-                let found = match det {
-                    Detector::NightClockTime => has_night_clock_time(&norm, self.limits),
-                    Detector::CallsPerDay => {
-                        has_calls_per_day_over(&norm, self.limits.max_calls_per_day)
+                if !ascii && chars.is_empty() {
+                    chars.reserve(norm.len());
+                    chars.extend(norm.chars());
+                }
+                let limit = self.limits.max_calls_per_day;
+                let found = match (det, ascii) {
+                    (Detector::NightClockTime, true) => {
+                        has_night_clock_time(norm.as_bytes(), self.limits)
                     }
+                    (Detector::NightClockTime, false) => has_night_clock_time(&chars, self.limits),
+                    (Detector::CallsPerDay, true) => {
+                        has_calls_per_day_over(&norm, norm.as_bytes(), limit)
+                    }
+                    (Detector::CallsPerDay, false) => has_calls_per_day_over(&norm, &chars, limit),
                 };
                 if found {
                     sig_scores[i] += weight;
@@ -726,7 +739,12 @@ impl Classifier {
         let chosen = chosen
             .and_then(|id| self.categories.iter().position(|c| c.id == id))
             .filter(|&i| i != self.other);
-        let language = Language::detect(text);
+        // Most English text is pure ASCII, which a fast scan tells.
+        let language = if text.is_ascii() {
+            Language::English
+        } else {
+            Language::detect(text)
+        };
         let model = self.model.as_ref().and_then(|(m, u)| {
             let lm = m.language(language)?;
             let p = lm.predict(text, u.evidence_terms);
@@ -1016,8 +1034,11 @@ fn build_automaton(
             patterns[pid].targets.push((target, kw.weight));
         }
     }
+    // A DFA: one table lookup per byte (the default, a contiguous NFA, follows failure
+    // links and costs several times more per byte on long complaints).
     let automaton = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(patterns.iter().map(|p| p.text.as_str()))
         .map_err(|e| err(format!("cannot build the keyword matcher: {e}")))?;
     Ok((automaton, patterns))
@@ -1029,9 +1050,40 @@ fn is_word_char(c: char) -> bool {
 
 /// Lower-cases ASCII, folds full-width ASCII forms and curly quotes, and collapses white space.
 fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
+    // Pure ASCII (most English text; U+000B is white space to `char` but not to
+    // `split_ascii_whitespace`): words joined by one space, lower-cased in one pass.
+    if text.is_ascii() && !text.as_bytes().contains(&0x0B) {
+        for word in text.split_ascii_whitespace() {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.extend_from_slice(word.as_bytes());
+        }
+        out.make_ascii_lowercase();
+        return String::from_utf8(out).unwrap_or_default();
+    }
     let mut space = false;
-    for c in text.chars() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII, the bulk of English text, byte by byte.
+        if b < 0x80 {
+            i += 1;
+            if b.is_ascii_whitespace() || b == 0x0B {
+                space = true;
+            } else {
+                if space && !out.is_empty() {
+                    out.push(b' ');
+                }
+                space = false;
+                out.push(b.to_ascii_lowercase());
+            }
+            continue;
+        }
+        let c = text[i..].chars().next().unwrap_or(' ');
+        i += c.len_utf8();
         let c = match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             '\u{2018}' | '\u{2019}' => '\'',
@@ -1042,19 +1094,39 @@ fn normalize(text: &str) -> String {
             continue;
         }
         if space && !out.is_empty() {
-            out.push(' ');
+            out.push(b' ');
         }
         space = false;
-        out.push(c.to_ascii_lowercase());
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.to_ascii_lowercase().encode_utf8(&mut buf).as_bytes());
     }
-    out
+    // Only whole characters were written, so this cannot fail.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 // ---- pattern scanners -----------------------------------------------------------------
 
+/// Characters by index for the pattern scanners: the `char`s of a text, or the bytes of
+/// a pure-ASCII text (where each byte is a character), so English needs no conversion.
+trait Ch: Copy {
+    fn ch(self) -> char;
+}
+
+impl Ch for char {
+    fn ch(self) -> char {
+        self
+    }
+}
+
+impl Ch for u8 {
+    fn ch(self) -> char {
+        char::from(self)
+    }
+}
+
 /// Value of a Chinese numeral of up to three digits (`三`, `十一`, `二十三`, `两百`); `None`
 /// for anything else.
-fn chinese_number(s: &[char]) -> Option<u32> {
+fn chinese_number<C: Ch>(s: &[C]) -> Option<u32> {
     if s.is_empty() {
         return None;
     }
@@ -1073,8 +1145,8 @@ fn chinese_number(s: &[char]) -> Option<u32> {
     };
     let mut total = 0;
     let mut current = 0;
-    for &c in s {
-        match c {
+    for c in s {
+        match c.ch() {
             '十' => {
                 total += if current == 0 { 10 } else { current * 10 };
                 current = 0;
@@ -1083,36 +1155,53 @@ fn chinese_number(s: &[char]) -> Option<u32> {
                 total += if current == 0 { 100 } else { current * 100 };
                 current = 0;
             }
-            _ => current = digit(c)?,
+            c => current = digit(c)?,
         }
     }
     Some(total + current)
 }
 
 fn is_cn_numeral(c: char) -> bool {
-    "零一二两三四五六七八九十百".contains(c)
+    matches!(
+        c,
+        '零' | '一' | '二' | '两' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十' | '百'
+    )
 }
 
 /// A number starting at `i`: ASCII digits or a Chinese numeral. Returns (value, end index).
-fn number_at(chars: &[char], i: usize) -> Option<(u32, usize)> {
+fn number_at<C: Ch>(chars: &[C], i: usize) -> Option<(u32, usize)> {
     let mut j = i;
-    if chars[i].is_ascii_digit() {
-        while j < chars.len() && chars[j].is_ascii_digit() {
+    if chars[i].ch().is_ascii_digit() {
+        while j < chars.len() && chars[j].ch().is_ascii_digit() {
             j += 1;
         }
-        let s: String = chars[i..j].iter().collect();
-        return s.parse().ok().map(|v| (v, j));
+        // As `str::parse::<u32>`: `None` on overflow.
+        let value = chars[i..j].iter().try_fold(0u32, |v, c| {
+            v.checked_mul(10)?
+                .checked_add(c.ch().to_digit(10).unwrap_or(0))
+        });
+        return value.map(|v| (v, j));
     }
-    while j < chars.len() && is_cn_numeral(chars[j]) {
+    while j < chars.len() && is_cn_numeral(chars[j].ch()) {
         j += 1;
     }
     chinese_number(&chars[i..j]).map(|v| (v, j))
 }
 
-fn window(chars: &[char], from: usize, to: usize) -> String {
-    chars[from.min(chars.len())..to.min(chars.len())]
-        .iter()
-        .collect()
+fn window<C: Ch>(chars: &[C], from: usize, to: usize) -> &[C] {
+    &chars[from.min(chars.len())..to.min(chars.len())]
+}
+
+/// Whether `chars` begins with `s` (no allocation).
+fn starts_with<C: Ch>(chars: &[C], s: &str) -> bool {
+    let mut it = chars.iter();
+    s.chars().all(|c| it.next().map(|x| x.ch()) == Some(c))
+}
+
+/// Whether `chars` contains `s` (no allocation; `s` is a short keyword).
+fn contains<C: Ch>(chars: &[C], s: &str) -> bool {
+    let n = s.chars().count();
+    n <= chars.len() && (0..=chars.len() - n).any(|i| starts_with(&chars[i..], s))
 }
 
 fn in_night(hour: u32, limits: Limits) -> bool {
@@ -1124,37 +1213,39 @@ fn in_night(hour: u32, limits: Limits) -> bool {
 }
 
 /// Finds a clock time inside the night window: `23:30`, `2am`, `11 pm`, `凌晨3点`, `晚上11点`.
-fn has_night_clock_time(text: &str, limits: Limits) -> bool {
-    let chars: Vec<char> = text.chars().collect();
+fn has_night_clock_time<C: Ch>(chars: &[C], limits: Limits) -> bool {
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
+        let c = chars[i].ch();
         let starts_number = (c.is_ascii_digit() || is_cn_numeral(c))
-            && (i == 0 || !(chars[i - 1].is_ascii_digit() || is_cn_numeral(chars[i - 1])));
+            && (i == 0 || {
+                let p = chars[i - 1].ch();
+                !(p.is_ascii_digit() || is_cn_numeral(p))
+            });
         if !starts_number {
             i += 1;
             continue;
         }
-        let Some((value, end)) = number_at(&chars, i) else {
+        let Some((value, end)) = number_at(chars, i) else {
             i += 1;
             continue;
         };
-        let prev_is_word = i > 0 && chars[i - 1].is_ascii_alphanumeric();
+        let prev_is_word = i > 0 && chars[i - 1].ch().is_ascii_alphanumeric();
         if c.is_ascii_digit() && !prev_is_word && value <= 24 {
             // `23:30` (24-hour clock, two-digit minutes).
             let hhmm = end + 2 < chars.len()
-                && chars[end] == ':'
-                && chars[end + 1].is_ascii_digit()
-                && chars[end + 2].is_ascii_digit()
-                && chars.get(end + 3).is_none_or(|c| !c.is_ascii_digit());
+                && chars[end].ch() == ':'
+                && chars[end + 1].ch().is_ascii_digit()
+                && chars[end + 2].ch().is_ascii_digit()
+                && chars.get(end + 3).is_none_or(|c| !c.ch().is_ascii_digit());
             // Skip `:mm` to look for am/pm after it.
             let mut k = if hhmm { end + 3 } else { end };
-            while chars.get(k) == Some(&' ') {
+            while chars.get(k).map(|c| c.ch()) == Some(' ') {
                 k += 1;
             }
-            let rest = window(&chars, k, k + 4);
-            let pm = rest.starts_with("pm") || rest.starts_with("p.m");
-            let am = rest.starts_with("am") || rest.starts_with("a.m");
+            let rest = window(chars, k, k + 4);
+            let pm = starts_with(rest, "pm") || starts_with(rest, "p.m");
+            let am = starts_with(rest, "am") || starts_with(rest, "a.m");
             if (am || pm) && (1..=12).contains(&value) {
                 let hour = match (am, value) {
                     (true, 12) => 0,
@@ -1170,18 +1261,14 @@ fn has_night_clock_time(text: &str, limits: Limits) -> bool {
             }
         }
         // Chinese: number followed by 点 (o'clock), read with the time-of-day word before it.
-        if chars.get(end) == Some(&'点') && value <= 12 {
-            let before = window(&chars, i.saturating_sub(3), i);
-            let hour = if before.contains("凌晨")
-                || before.contains("半夜")
-                || before.contains("深夜")
-            {
+        if chars.get(end).map(|c| c.ch()) == Some('点') && value <= 12 {
+            let before = window(chars, i.saturating_sub(3), i);
+            let has = |s: &str| contains(before, s);
+            let hour = if has("凌晨") || has("半夜") || has("深夜") {
                 Some(value % 12)
-            } else if before.contains("晚上") || before.contains("夜里") || before.contains("晚")
-            {
+            } else if has("晚上") || has("夜里") || has("晚") {
                 Some(if value == 12 { 0 } else { value + 12 })
-            } else if before.contains("早上") || before.contains("早晨") || before.contains("清晨")
-            {
+            } else if has("早上") || has("早晨") || has("清晨") {
                 Some(value)
             } else {
                 None
@@ -1221,8 +1308,8 @@ const EN_NUMBERS: [(&str, u32); 22] = [
 ];
 
 /// Finds a number of calls a day above `limit`: `一天打了20多个电话`, `每天几十个电话`,
-/// `called me 30 times a day`, `dozens of calls per day`.
-fn has_calls_per_day_over(text: &str, limit: u32) -> bool {
+/// `called me 30 times a day`, `dozens of calls per day`. `chars` is `text` as characters.
+fn has_calls_per_day_over<C: Ch>(text: &str, chars: &[C], limit: u32) -> bool {
     const CN_DAY: [&str; 7] = ["一天", "每天", "天天", "一日", "每日", "当天", "一上午"];
     const CN_UNIT: [&str; 6] = ["个电话", "通电话", "次电话", "个未接", "通", "次"];
     const EN_UNIT: [&str; 4] = ["times", "calls", "missed calls", "phone calls"];
@@ -1237,26 +1324,31 @@ fn has_calls_per_day_over(text: &str, limit: u32) -> bool {
         "in a single day",
         "that day",
     ];
-    let chars: Vec<char> = text.chars().collect();
     let day_near = |from: usize, to: usize, marks: &[&str]| {
-        let w = window(&chars, from, to);
-        marks.iter().any(|m| w.contains(m))
+        let w = window(chars, from, to);
+        marks.iter().any(|m| contains(w, m))
     };
 
     // Chinese: `几十` / `上百` / numerals, then (多|来|余)? and a unit, with a day word nearby.
+    // Text without a Chinese unit character cannot match (most English text).
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let (value, end) = if c == '几' && chars.get(i + 1) == Some(&'十') {
+    let cn_possible = text.contains('通') || text.contains('次') || text.contains('个');
+    let at = |k: usize| chars.get(k).map(|c| c.ch());
+    while cn_possible && i < chars.len() {
+        let c = chars[i].ch();
+        let (value, end) = if c == '几' && at(i + 1) == Some('十') {
             (20, i + 2)
-        } else if (c == '上' || c == '几') && chars.get(i + 1) == Some(&'百') {
+        } else if (c == '上' || c == '几') && at(i + 1) == Some('百') {
             (100, i + 2)
         } else if c.is_ascii_digit() || is_cn_numeral(c) {
-            if i > 0 && (chars[i - 1].is_ascii_digit() || is_cn_numeral(chars[i - 1])) {
+            if i > 0 && {
+                let p = chars[i - 1].ch();
+                p.is_ascii_digit() || is_cn_numeral(p)
+            } {
                 i += 1;
                 continue;
             }
-            match number_at(&chars, i) {
+            match number_at(chars, i) {
                 Some(v) => v,
                 None => {
                     i += 1;
@@ -1270,16 +1362,16 @@ fn has_calls_per_day_over(text: &str, limit: u32) -> bool {
         let mut k = end;
         let mut value = value;
         // `十几` / `二十几`: "ten-odd"; count it as the middle of the range.
-        if chars.get(k) == Some(&'几') && value % 10 == 0 {
+        if at(k) == Some('几') && value % 10 == 0 {
             value += 5;
             k += 1;
         }
-        if matches!(chars.get(k), Some('多' | '来' | '余')) {
+        if matches!(at(k), Some('多' | '来' | '余')) {
             k += 1;
         }
-        let after = window(&chars, k, k + 4);
+        let after = window(chars, k, k + 4);
         if value > limit
-            && CN_UNIT.iter().any(|u| after.starts_with(u))
+            && CN_UNIT.iter().any(|u| starts_with(after, u))
             && day_near(i.saturating_sub(10), k + 8, &CN_DAY)
         {
             return true;
@@ -1287,55 +1379,64 @@ fn has_calls_per_day_over(text: &str, limit: u32) -> bool {
         i = end.max(i + 1);
     }
 
-    // English: a number (digits or words), then a unit, with a day phrase nearby.
+    // English: a number (digits or words), then a unit, with a day phrase nearby. One pass
+    // over the word starts; a text with neither unit word cannot match.
+    if !(text.contains("times") || text.contains("calls")) {
+        return false;
+    }
     let lower = text;
     let bytes = lower.as_bytes();
-    let mut candidates: Vec<(u32, usize, usize)> = Vec::new();
+    let is_word = |b: u8| b.is_ascii_alphanumeric();
     let mut b = 0;
     while b < bytes.len() {
-        if bytes[b].is_ascii_digit() && (b == 0 || !bytes[b - 1].is_ascii_alphanumeric()) {
+        if !is_word(bytes[b]) || (b > 0 && is_word(bytes[b - 1])) {
+            b += 1;
+            continue;
+        }
+        // `b` starts a word: digits, or one of the number words (which may span words).
+        let mut found: [(u32, usize); 3] = [(0, 0); 3];
+        let mut n = 0;
+        if bytes[b].is_ascii_digit() {
             let mut e = b;
             while e < bytes.len() && bytes[e].is_ascii_digit() {
                 e += 1;
             }
             if let Ok(v) = lower[b..e].parse::<u32>() {
-                candidates.push((v, b, e));
+                found[0] = (v, e);
+                n = 1;
             }
-            b = e;
         } else {
-            b += 1;
-        }
-    }
-    for (word, v) in EN_NUMBERS {
-        let mut from = 0;
-        while let Some(pos) = lower[from..].find(word) {
-            let s = from + pos;
-            let e = s + word.len();
-            let left_ok = s == 0 || !bytes[s - 1].is_ascii_alphanumeric();
-            let right_ok = e == bytes.len() || !bytes[e].is_ascii_alphanumeric();
-            if left_ok && right_ok {
-                candidates.push((v, s, e));
+            for (word, v) in EN_NUMBERS {
+                let e = b + word.len();
+                if n < found.len()
+                    && word.as_bytes()[0] == bytes[b]
+                    && bytes[b..].starts_with(word.as_bytes())
+                    && (e == bytes.len() || !is_word(bytes[e]))
+                {
+                    found[n] = (v, e);
+                    n += 1;
+                }
             }
-            from = e;
         }
-    }
-    for (v, s, e) in candidates {
-        if v <= limit {
-            continue;
+        for &(v, e) in &found[..n] {
+            if v <= limit {
+                continue;
+            }
+            let mut rest = lower[e..].trim_start();
+            for skip in ["or more ", "plus ", "+ ", "odd ", "more ", "different "] {
+                rest = rest.strip_prefix(skip).unwrap_or(rest);
+            }
+            if !EN_UNIT.iter().any(|u| rest.starts_with(u)) {
+                continue;
+            }
+            let lo = lower.floor_char_boundary(b.saturating_sub(30));
+            let hi = lower.floor_char_boundary((e + 40).min(lower.len()));
+            let w = &lower[lo..hi];
+            if EN_DAY.iter().any(|d| w.contains(d)) {
+                return true;
+            }
         }
-        let mut rest = lower[e..].trim_start();
-        for skip in ["or more ", "plus ", "+ ", "odd ", "more ", "different "] {
-            rest = rest.strip_prefix(skip).unwrap_or(rest);
-        }
-        if !EN_UNIT.iter().any(|u| rest.starts_with(u)) {
-            continue;
-        }
-        let lo = lower.floor_char_boundary(s.saturating_sub(30));
-        let hi = lower.floor_char_boundary((e + 40).min(lower.len()));
-        let w = &lower[lo..hi];
-        if EN_DAY.iter().any(|d| w.contains(d)) {
-            return true;
-        }
+        b += 1;
     }
     false
 }

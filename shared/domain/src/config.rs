@@ -71,13 +71,49 @@ impl DomainConfig {
         }
     }
 
+    /// Like [`from_env`](Self::from_env), but the classifier has its rules and catalogue
+    /// without the learned model. For the functions that never classify text (they only
+    /// look categories, teams and policies up): their cold start skips parsing the ~2 MB
+    /// model, and their binaries do not carry it. `classify` on this config would use the
+    /// keyword rules alone, so a function that classifies must use `from_env`.
+    pub fn rules_only_from_env() -> Result<Self, ConfigError> {
+        let (classification, routing, sla) = match std::env::var_os("REDRESS_CONFIG_DIR") {
+            Some(dir) if !dir.is_empty() => {
+                let dir = Path::new(&dir);
+                let read = |name: &str| {
+                    std::fs::read_to_string(dir.join(name)).map_err(|e| {
+                        ConfigError::new(name, format!("cannot read {}: {e}", dir.display()))
+                    })
+                };
+                (
+                    read("classification.toml")?,
+                    read("routing.toml")?,
+                    read("sla.toml")?,
+                )
+            }
+            _ => (
+                CLASSIFICATION_TOML.to_string(),
+                ROUTING_TOML.to_string(),
+                SLA_TOML.to_string(),
+            ),
+        };
+        Self::checked(
+            Classifier::rules_from_toml(&classification)?,
+            &routing,
+            &sla,
+        )
+    }
+
     /// Parses the three files and checks that they agree with each other.
     pub fn from_sources(
         classification: &str,
         routing: &str,
         sla: &str,
     ) -> Result<Self, ConfigError> {
-        let classifier = Classifier::from_toml(classification)?;
+        Self::checked(Classifier::from_toml(classification)?, routing, sla)
+    }
+
+    fn checked(classifier: Classifier, routing: &str, sla: &str) -> Result<Self, ConfigError> {
         let routing = RoutingTable::from_toml(routing)?;
         let sla = SlaPolicies::from_toml(sla)?;
         routing.check_against(&classifier, &sla)?;
@@ -98,5 +134,23 @@ mod tests {
         let config = DomainConfig::bundled().expect("bundled config must load");
         assert!(config.classifier.category("collection_conduct").is_some());
         assert!(config.classifier.category("other").is_some());
+    }
+
+    #[test]
+    fn the_rules_only_configuration_has_the_same_catalogue_and_no_model() {
+        let full = DomainConfig::bundled().unwrap();
+        let rules = DomainConfig::rules_only_from_env().unwrap();
+        assert!(full.classifier.model().is_some());
+        assert!(rules.classifier.model().is_none());
+        // Everything but the model is the same: catalogue, keywords, signals, limits.
+        assert_eq!(
+            format!("{:?}", full.classifier.without_model()),
+            format!("{:?}", rules.classifier)
+        );
+        assert_eq!(
+            format!("{:?}", full.routing),
+            format!("{:?}", rules.routing)
+        );
+        assert_eq!(format!("{:?}", full.sla), format!("{:?}", rules.sla));
     }
 }

@@ -90,11 +90,49 @@ const STOPWORDS: [&str; 95] = [
     "where", "which", "while", "who", "why", "will", "with", "would", "you", "your",
 ];
 
+/// FNV-1a at compile time (the same as [`term_key`]).
+const fn const_key(bytes: &[u8]) -> u64 {
+    let mut h = FNV_OFFSET;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(FNV_PRIME);
+        i += 1;
+    }
+    h
+}
+
+/// The stopwords' keys, sorted: a word is checked by the key the feature pass computes
+/// anyway (a binary search over integers, no string comparison).
+const STOP_KEYS: [u64; STOPWORDS.len()] = {
+    let mut keys = [0u64; STOPWORDS.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = const_key(STOPWORDS[i].as_bytes());
+        i += 1;
+    }
+    // Insertion sort (a const context has no `sort`).
+    let mut i = 1;
+    while i < keys.len() {
+        let mut j = i;
+        while j > 0 && keys[j - 1] > keys[j] {
+            let t = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+            j -= 1;
+        }
+        i += 1;
+    }
+    keys
+};
+
+fn is_stop_key(key: u64) -> bool {
+    STOP_KEYS.binary_search(&key).is_ok()
+}
+
+#[cfg(test)]
 fn is_stopword(word: &[u8]) -> bool {
-    // Sorted, so a binary search; checked by a test.
-    STOPWORDS
-        .binary_search_by(|s| s.as_bytes().cmp(word))
-        .is_ok()
+    is_stop_key(fnv_push(FNV_OFFSET, word))
 }
 
 /// Calls `emit(key, term)` for every n-gram of `text`; `term` builds the n-gram's text
@@ -147,10 +185,11 @@ pub fn for_each_feature(
             if !cjk.is_empty() {
                 flush_cjk(&mut cjk, &mut emit);
             }
-            if keep_word(&word) && is_stopword(&word) {
+            let keep = keep_word(&word);
+            let h = if keep { fnv_push(FNV_OFFSET, &word) } else { 0 };
+            if keep && is_stop_key(h) {
                 // Skipped, but the phrase goes on over it.
-            } else if keep_word(&word) {
-                let h = fnv_push(FNV_OFFSET, &word);
+            } else if keep {
                 let end = i;
                 emit(h, &|| lower_word(&text[start..end]));
                 if bigrams {
@@ -381,17 +420,31 @@ impl LanguageModel {
         // Stable: equal probabilities keep class order.
         order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
         let top = order[0];
-        let mut ev: Vec<(f32, u32)> = x
-            .iter()
-            .map(|&(j, v)| {
-                let row = &self.weights[j as usize * k..(j as usize + 1) * k];
-                let mean = row.iter().sum::<f32>() / k as f32;
-                (v * (row[top] - mean), j)
-            })
+        // The `evidence` strongest terms, kept sorted in a short list as the features go
+        // by (no sort of every feature).
+        let mut ev: Vec<(f32, u32)> = Vec::with_capacity(evidence + 1);
+        let stronger = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        for &(j, v) in x.iter() {
+            if evidence == 0 {
+                break;
+            }
+            let row = &self.weights[j as usize * k..(j as usize + 1) * k];
+            let mean = row.iter().sum::<f32>() / k as f32;
+            let e = (v * (row[top] - mean), j);
+            if e.0 <= 0.0
+                || (ev.len() == evidence
+                    && stronger(&e, &ev[evidence - 1]) != std::cmp::Ordering::Less)
+            {
+                continue;
+            }
             // A single Chinese character explains nothing to a reader.
-            .filter(|(c, j)| *c > 0.0 && self.terms[*j as usize].chars().count() > 1)
-            .collect();
-        ev.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            if self.terms[j as usize].chars().nth(1).is_none() {
+                continue;
+            }
+            let at = ev.partition_point(|o| stronger(o, &e) == std::cmp::Ordering::Less);
+            ev.insert(at, e);
+            ev.truncate(evidence);
+        }
         Prediction {
             ranked: order
                 .iter()
@@ -619,6 +672,9 @@ mod tests {
     fn the_stopword_list_is_sorted_for_binary_search() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
         assert!(is_stopword(b"the") && !is_stopword(b"not"));
+        // The keys are distinct and each stopword finds its own.
+        assert!(STOP_KEYS.windows(2).all(|w| w[0] < w[1]));
+        assert!(STOPWORDS.iter().all(|w| is_stop_key(term_key(w))));
     }
 
     #[test]

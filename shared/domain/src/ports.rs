@@ -51,6 +51,12 @@ pub enum StoreFailure {
     /// A page cursor that this store did not issue.
     #[error("invalid cursor")]
     InvalidCursor,
+    /// The service refused because of how the deployment is set up, not because of the
+    /// request: access denied, a missing table or queue, a KMS key it may not use, bad
+    /// or expired credentials. No retry within minutes helps, but once an operator fixes
+    /// it the same request succeeds, so a message that met it is not poison.
+    #[error("configuration fault ({code}): {message}")]
+    Misconfigured { code: String, message: String },
 }
 
 impl StoreFailure {
@@ -63,6 +69,13 @@ impl StoreFailure {
                 | StoreFailure::Unreachable(_)
                 | StoreFailure::Contention
         )
+    }
+
+    /// True for a fault of the deployment (permissions, a missing resource, KMS,
+    /// credentials): it fails every message alike, so it must fail the whole batch
+    /// (and raise the alarm) rather than dead-letter messages one by one.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, StoreFailure::Misconfigured { .. })
     }
 }
 
@@ -85,6 +98,11 @@ impl StoreError {
     /// True if a retry may succeed.
     pub fn is_transient(&self) -> bool {
         self.cause.is_transient()
+    }
+
+    /// True for a fault of the deployment ([`StoreFailure::is_configuration`]).
+    pub fn is_configuration(&self) -> bool {
+        self.cause.is_configuration()
     }
 }
 
@@ -191,6 +209,25 @@ pub trait SubmissionLog {
     /// Marks a submission as safely on the queue.
     fn mark_enqueued(&self, reference: &str)
         -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps the accepted complaint's message (before it is queued), so that it can be
+    /// queued again if the message is ever lost; kept until intake has made its ticket
+    /// ([`AcceptedLog::clear_accepted`]) or its own expiry. Recording a reference that
+    /// is already recorded changes nothing.
+    fn record_accepted(
+        &self,
+        message: &ComplaintMessage,
+        accepted_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Clears an accepted complaint's record once its ticket exists (intake).
+pub trait AcceptedLog {
+    /// Removes the record of `reference` (removing one already gone is not an error).
+    fn clear_accepted(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Why a staff member's access to a ticket was recorded.
@@ -350,6 +387,8 @@ pub struct SurveyMessage {
     /// The submission as the borrower sent it (`SurveySubmission::to_form`); the surveys
     /// function parses and verifies it again.
     pub submission: serde_json::Value,
+    /// A time outside [`crate::dates`]'s range makes the message unreadable.
+    #[serde(deserialize_with = "crate::dates::bounded_time")]
     pub received_at: DateTime<Utc>,
 }
 
@@ -557,9 +596,18 @@ mod tests {
             StoreFailure::Corrupt("missing field".into()),
             StoreFailure::InvalidRequest("no table".into()),
             StoreFailure::InvalidCursor,
+            StoreFailure::Misconfigured {
+                code: "AccessDeniedException".into(),
+                message: "not authorized".into(),
+            },
         ];
         for cause in permanent {
-            assert!(!StoreError::new("op", cause).is_transient());
+            let e = StoreError::new("op", cause);
+            assert!(!e.is_transient());
+            assert_eq!(
+                e.is_configuration(),
+                matches!(e.cause, StoreFailure::Misconfigured { .. })
+            );
         }
     }
 

@@ -21,6 +21,7 @@
 //!   `denominator` how many there are. Past the last bound (60 days) the value is `None`.
 
 use crate::complaint::{FieldError, ValidationErrors};
+use crate::dates;
 use crate::metrics::{
     bucket_counter, Dimension, ACKNOWLEDGED, ACK_DUE, ACK_MINUTES, ACK_ON_TIME, ALL_VALUE, CSAT,
     MINUTE_BUCKETS, NPS, RECEIVED, REOPENED, REPEAT_ANY, REPEAT_SAME_CATEGORY, RESOLVED,
@@ -109,7 +110,8 @@ impl Period {
     }
 
     /// Reads `from` and `to` (`YYYY-MM-DD`, both required) as given in a query,
-    /// checking `from ≤ to` and at most [`MAX_PERIOD_DAYS`] days.
+    /// checking that both lie in [`dates`]'s range, `from ≤ to` and at most
+    /// [`MAX_PERIOD_DAYS`] days.
     pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Period, ValidationErrors> {
         let mut errors = Vec::new();
         let mut date = |field: &str, raw: Option<&str>| -> Option<NaiveDate> {
@@ -123,13 +125,33 @@ impl Period {
                 return None;
             };
             let parsed = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok();
-            if parsed.is_none() {
-                errors.push(FieldError::new(
+            match parsed {
+                None => errors.push(FieldError::new(
                     field,
                     "invalid_date",
                     format!("{field} must be a date such as 2026-03-01"),
                     format!("{field} 必须是日期，例如 2026-03-01"),
-                ));
+                )),
+                // The previous period and the trend are computed from these dates:
+                // bounded, they never leave chrono's range.
+                Some(day) if !dates::date_in_range(day) => {
+                    errors.push(FieldError::new(
+                        field,
+                        "out_of_range",
+                        format!(
+                            "{field} must lie between {} and {}",
+                            dates::EARLIEST,
+                            dates::LATEST
+                        ),
+                        format!(
+                            "{field} 必须在 {} 与 {} 之间",
+                            dates::EARLIEST,
+                            dates::LATEST
+                        ),
+                    ));
+                    return None;
+                }
+                Some(_) => {}
             }
             parsed
         };
@@ -1177,6 +1199,25 @@ mod tests {
             codes(Period::parse(Some("2025-01-01"), Some("2026-03-01")).unwrap_err()),
             [("to".to_string(), "period_too_long".to_string())]
         );
+        // chrono's first day has no day before it: bounded dates never reach it.
+        assert_eq!(
+            codes(Period::parse(Some("-262143-01-01"), Some("2026-03-01")).unwrap_err()),
+            [("from".to_string(), "out_of_range".to_string())]
+        );
+        assert_eq!(
+            codes(Period::parse(Some("2100-12-01"), Some("+262142-12-31")).unwrap_err()),
+            [("to".to_string(), "out_of_range".to_string())]
+        );
+        assert_eq!(
+            codes(Period::parse(Some("1999-12-31"), Some("2101-01-01")).unwrap_err()),
+            [
+                ("from".to_string(), "out_of_range".to_string()),
+                ("to".to_string(), "out_of_range".to_string())
+            ]
+        );
+        let edges = Period::parse(Some("2000-01-01"), Some("2000-01-02")).unwrap();
+        assert_eq!(edges.with_previous().from, day("1999-12-30"));
+        assert!(Period::parse(Some("2100-12-31"), Some("2100-12-31")).is_ok());
         for kind in ReportKind::ALL {
             assert_eq!(ReportKind::parse(kind.as_str()), Some(kind));
         }

@@ -21,11 +21,11 @@ use redress_domain::borrower::BorrowerKey;
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{self, Dimension, RowKey, ALL_VALUE};
 use redress_domain::ports::{
-    AccessLog, AccessRecord, BorrowerHistory, ComplaintLookup, ComplaintQueue, ComplaintState,
-    CreateOutcome, MetricsReader, Notification, Notifier, Outbox, OutboxEntry, QueueFilter,
-    QueuePage, ReadCost, SaveOutcome, StoreError, StoreFailure, Submission, SubmissionLog,
-    SurveyLookup, SurveyMessage, SurveyQueue, SurveyRecord, TeamQueue, TicketChange, TicketStore,
-    TicketWriter,
+    AcceptedLog, AccessLog, AccessRecord, BorrowerHistory, ComplaintLookup, ComplaintQueue,
+    ComplaintState, CreateOutcome, MetricsReader, Notification, Notifier, Outbox, OutboxEntry,
+    QueueFilter, QueuePage, ReadCost, SaveOutcome, StoreError, StoreFailure, Submission,
+    SubmissionLog, SurveyLookup, SurveyMessage, SurveyQueue, SurveyRecord, TeamQueue, TicketChange,
+    TicketStore, TicketWriter,
 };
 use redress_domain::repeat::PriorComplaint;
 use redress_domain::report::{MetricRow, Period};
@@ -41,6 +41,8 @@ struct State {
     tickets: BTreeMap<String, Ticket>,
     events: BTreeMap<String, Vec<AuditEvent>>,
     submissions: HashMap<String, Submission>,
+    /// Accepted complaints not yet ticketed: reference → (message, accepted at).
+    accepted: BTreeMap<String, (ComplaintMessage, DateTime<Utc>)>,
     /// SHA-256 of the idempotency key → the submission bound to it.
     idempotency: HashMap<String, Submission>,
     borrower_index: Vec<(BorrowerKey, PriorComplaint)>,
@@ -50,14 +52,14 @@ struct State {
     outbox: BTreeMap<String, OutboxEntry>,
     /// Failures to return from the next calls, oldest first.
     failures: VecDeque<StoreFailure>,
+    /// Failures to return from the next calls of one operation, oldest first.
+    failures_of: HashMap<&'static str, VecDeque<StoreFailure>>,
     /// Calls made, for tests that count reads or writes.
     calls: Vec<&'static str>,
     /// The access audit log, in the order written.
     access: Vec<AccessRecord>,
     /// A ticket another writer commits just before the next change to it.
     interleaved: Option<Ticket>,
-    /// A failure kept for the next call of one operation.
-    fail_on: Option<(&'static str, StoreFailure)>,
 }
 
 /// An in-memory store implementing every storage port. Clones share one state.
@@ -104,24 +106,26 @@ impl MemoryStore {
         self.state().failures.push_back(cause);
     }
 
-    /// Makes the next call of `operation` (a name as in [`MemoryStore::calls`]) fail
-    /// with `cause`, whatever is called before it.
-    pub fn fail_next_on(&self, operation: &'static str, cause: StoreFailure) {
-        self.state().fail_on = Some((operation, cause));
+    /// Makes the next call of `operation` (its name in [`MemoryStore::calls`], e.g.
+    /// `create ticket`) fail with `cause`, whatever other calls come first (queued).
+    pub fn fail_next_call_to(&self, operation: &'static str, cause: StoreFailure) {
+        self.state()
+            .failures_of
+            .entry(operation)
+            .or_default()
+            .push_back(cause);
     }
 
     /// Records the call and returns the injected failure, if any.
     fn enter(&self, operation: &'static str) -> Result<MutexGuard<'_, State>, StoreError> {
         let mut state = self.state();
         state.calls.push(operation);
-        if state
-            .fail_on
-            .as_ref()
-            .is_some_and(|(op, _)| *op == operation)
+        if let Some(cause) = state
+            .failures_of
+            .get_mut(operation)
+            .and_then(VecDeque::pop_front)
         {
-            if let Some((_, cause)) = state.fail_on.take() {
-                return Err(StoreError::new(operation, cause));
-            }
+            return Err(StoreError::new(operation, cause));
         }
         match state.failures.pop_front() {
             Some(cause) => Err(StoreError::new(operation, cause)),
@@ -132,6 +136,15 @@ impl MemoryStore {
     /// The names of the port methods called so far, in order.
     pub fn calls(&self) -> Vec<&'static str> {
         self.state().calls.clone()
+    }
+
+    /// The accepted complaints whose record intake has not cleared, by reference.
+    pub fn accepted(&self) -> BTreeMap<String, ComplaintMessage> {
+        self.state()
+            .accepted
+            .iter()
+            .map(|(k, (m, _))| (k.clone(), m.clone()))
+            .collect()
     }
 
     /// Stores a ticket and its history as they are (test set-up), replacing any.
@@ -155,6 +168,29 @@ impl MemoryStore {
         let ticket = state.tickets.get(reference)?.clone();
         let events = state.events.get(reference).cloned().unwrap_or_default();
         Some((ticket, events))
+    }
+
+    /// Everything the store holds (not the calls made), as text that compares equal
+    /// exactly when the contents are equal: tests check that a refused request changed
+    /// nothing.
+    pub fn fingerprint(&self) -> String {
+        let state = self.state();
+        let sorted = |items: Vec<String>| {
+            let mut items = items;
+            items.sort();
+            items
+        };
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            state.tickets,
+            state.events,
+            sorted(state.submissions.iter().map(|e| format!("{e:?}")).collect()),
+            sorted(state.idempotency.iter().map(|e| format!("{e:?}")).collect()),
+            state.borrower_index,
+            sorted(state.surveys.iter().map(|e| format!("{e:?}")).collect()),
+            state.counters,
+            state.outbox,
+        )
     }
 
     /// Every stored ticket.
@@ -339,6 +375,27 @@ impl SubmissionLog for MemoryStore {
                 },
             )),
         }
+    }
+
+    async fn record_accepted(
+        &self,
+        message: &ComplaintMessage,
+        accepted_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.enter("record accepted")?;
+        // The first record of a reference stands, as the DynamoDB condition keeps it.
+        state
+            .accepted
+            .entry(message.reference.clone())
+            .or_insert_with(|| (message.clone(), accepted_at));
+        Ok(())
+    }
+}
+
+impl AcceptedLog for MemoryStore {
+    async fn clear_accepted(&self, reference: &str) -> Result<(), StoreError> {
+        self.enter("clear accepted")?.accepted.remove(reference);
+        Ok(())
     }
 }
 
@@ -678,6 +735,16 @@ impl MemoryQueues {
             Some(cause) => Err(StoreError::new(operation, cause)),
             None => Ok(sent),
         }
+    }
+
+    /// How many messages were sent to each queue (complaints, surveys, notifications).
+    pub fn sent_counts(&self) -> (usize, usize, usize) {
+        let sent = self.sent();
+        (
+            sent.complaints.len(),
+            sent.surveys.len(),
+            sent.notifications.len(),
+        )
     }
 
     /// The complaint messages sent, oldest first.
