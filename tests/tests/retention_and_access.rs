@@ -75,6 +75,7 @@ async fn retention_counts_from_closure_and_a_legal_hold_stops_it() {
 
     // Reopened (as a "not solved" survey answer does): open again, no expiry.
     let (closed_ticket, _) = app.wait_for_ticket(&reference).await;
+    assert_eq!(closed_ticket.version, v);
     let mut reopened = closed_ticket.clone();
     reopened.status = TicketStatus::Reopened;
     reopened.version += 1;

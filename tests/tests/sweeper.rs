@@ -101,7 +101,8 @@ async fn in_due_index(app: &TestApp, reference: &str) -> bool {
 #[tokio::test]
 async fn a_breached_ticket_is_recorded_and_notified_once_however_often_the_sweeper_runs() {
     let app = spawn_app().await;
-    let (reference, _) = app.submit_ok(&letter_received(20)).await;
+    let agent = app.token("agnes", &["customer_care"], false).await;
+    let (reference, _) = app.enter_ok(&agent, &letter_received(20)).await;
     let (before, events) = app.wait_for_ticket(&reference).await;
     assert_eq!(events.len(), 1);
     assert!(in_due_index(&app, &reference).await);
@@ -205,7 +206,8 @@ async fn a_breached_ticket_is_recorded_and_notified_once_however_often_the_sweep
 #[tokio::test]
 async fn the_sweep_reads_only_the_tickets_that_are_due() {
     let app = spawn_app().await;
-    let (due_ref, _) = app.submit_ok(&letter_received(20)).await;
+    let agent = app.token("agnes", &["customer_care"], false).await;
+    let (due_ref, _) = app.enter_ok(&agent, &letter_received(20)).await;
     let (fresh_ref, _) = app.submit_ok(&complaint_form()).await;
     app.wait_for_ticket(&due_ref).await;
     let (fresh, _) = app.wait_for_ticket(&fresh_ref).await;

@@ -65,16 +65,16 @@ where
     let value = json_body(request)?;
     let idempotency_key = required_idempotency_key(request)?;
     let accepted = accept(deps, &value, Some(&idempotency_key), Entry::Staff).await?;
-    if !accepted.replayed {
-        deps.store
-            .record_access(&AccessRecord {
-                reference: accepted.reference.to_string(),
-                at: deps.clock.now(),
-                actor: crate::tickets::actor_of(&who),
-                kind: AccessKind::Entered,
-            })
-            .await?;
-    }
+    // On a replay too: if this record failed after the complaint was queued, the
+    // client's resubmit (same key) is what writes it.
+    deps.store
+        .record_access(&AccessRecord {
+            reference: accepted.reference.to_string(),
+            at: deps.clock.now(),
+            actor: crate::tickets::actor_of(&who),
+            kind: AccessKind::Entered,
+        })
+        .await?;
     info!(reference = %accepted.reference, user = %who.user, replayed = accepted.replayed, "complaint entered by staff");
     Ok(accepted_response(&accepted))
 }
