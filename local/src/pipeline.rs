@@ -86,6 +86,10 @@ pub struct LocalOptions {
     /// Run the notifier on the notifications queue (SES and SNS are moto's). Off, the
     /// messages stay on the queue for a test to read.
     pub deliver_notifications: bool,
+    /// Poll the queues into their functions (intake, surveys, notifier). Off, only the
+    /// api is served: the load-and-fault benchmark runs intake in a process of its own,
+    /// so that it can kill it.
+    pub consume_queues: bool,
 }
 
 /// Local values of the notifier's template parameters.
@@ -121,6 +125,7 @@ impl LocalOptions {
             sweep_every: None,
             parameters: development_parameters(),
             deliver_notifications: true,
+            consume_queues: true,
         }
     }
 }
@@ -281,6 +286,9 @@ impl LocalPipeline {
         ];
         if options.deliver_notifications {
             consumers.push((NOTIFIER_FUNCTION, notifier_handler));
+        }
+        if !options.consume_queues {
+            consumers.clear();
         }
         // Each queue consumer of the template gets a poller, as an event source mapping.
         for (function_id, handler) in consumers {
