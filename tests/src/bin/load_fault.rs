@@ -751,13 +751,14 @@ async fn run(args: Args) -> Result<()> {
             let (killed, restarted) =
                 kill_intake_mid_batch(&mut intake, &intake_log, started).await?;
             intake_generation += 1;
-            let mut f = faults.lock().expect("not poisoned");
-            f.intake_killed_at = Some(killed.0);
-            f.intake_killed_batch = Some(killed.1);
-            f.intake_batches_unsettled = killed.2;
-            f.intake_restarted_after = Some(restarted.as_secs_f64());
-            f.intake_cpu_first = killed.3;
-            drop(f);
+            {
+                let mut f = faults.lock().expect("not poisoned");
+                f.intake_killed_at = Some(killed.0);
+                f.intake_killed_batch = Some(killed.1);
+                f.intake_batches_unsettled = killed.2;
+                f.intake_restarted_after = Some(restarted.as_secs_f64());
+                f.intake_cpu_first = killed.3;
+            }
             intake = spawn_intake(&intake_env, intake_generation, Arc::clone(&intake_log)).await?;
         }
         if last_progress.elapsed() > StdDuration::from_secs(15) {
@@ -930,6 +931,12 @@ async fn run(args: Args) -> Result<()> {
                 *from_tickets.entry((d, v.clone(), c)).or_default() += 1;
             }
         }
+        // Signals count complaints received only.
+        for signal in &t.signals {
+            *from_tickets
+                .entry((Dimension::Signal, signal.as_str().to_string(), RECEIVED))
+                .or_default() += 1;
+        }
     }
     let counter_keys: BTreeSet<_> = counters
         .keys()
@@ -976,9 +983,13 @@ async fn run(args: Args) -> Result<()> {
     let depth = depth_samples.lock().expect("not poisoned").clone();
     let max_depth = depth.iter().map(|(_, v, h)| v + h).max().unwrap_or(0);
     let max_visible = depth.iter().map(|(_, v, _)| *v).max().unwrap_or(0);
-    let log = intake_log.lock().expect("not poisoned");
-    let settled: Vec<(usize, usize, u64)> = log.settled.values().copied().collect();
-    drop(log);
+    let settled: Vec<(usize, usize, u64)> = intake_log
+        .lock()
+        .expect("not poisoned")
+        .settled
+        .values()
+        .copied()
+        .collect();
     let batch_messages: usize = settled.iter().map(|(n, _, _)| n).sum();
     let batch_failed: usize = settled.iter().map(|(_, f, _)| f).sum();
     let mut per_message: Vec<u64> = settled
@@ -1113,16 +1124,18 @@ async fn kill_intake_mid_batch(
         .context("killing the intake process")?;
     let at = started.elapsed().as_secs_f64();
     intake.child.wait().await?;
-    let l = log.lock().expect("not poisoned");
-    if l.settled.contains_key(&(generation, batch.0)) {
+    let (settled, unsettled) = {
+        let l = log.lock().expect("not poisoned");
+        let unsettled = l
+            .started
+            .keys()
+            .filter(|k| k.0 == generation && !l.settled.contains_key(k))
+            .count();
+        (l.settled.contains_key(&(generation, batch.0)), unsettled)
+    };
+    if settled {
         bail!("the batch settled before the kill; not a mid-batch kill");
     }
-    let unsettled = l
-        .started
-        .keys()
-        .filter(|k| k.0 == generation && !l.settled.contains_key(k))
-        .count();
-    drop(l);
     eprintln!(
         "   {at:.1} s: intake killed in batch {} ({} messages); {unsettled} batches unsettled",
         batch.0, batch.1
