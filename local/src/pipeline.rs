@@ -89,6 +89,10 @@ pub struct LocalOptions {
     /// Poll the complaints queue into intake. Off, the messages wait on the queue (a
     /// test that loses one on purpose runs intake itself with [`run_intake`]).
     pub run_intake: bool,
+    /// Poll the queues into their functions (intake, surveys, notifier). Off, only the
+    /// api is served: the load-and-fault benchmark runs intake in a process of its own,
+    /// so that it can kill it.
+    pub consume_queues: bool,
 }
 
 /// Lambda's default Timeout, for a function whose template entry names none.
@@ -155,6 +159,7 @@ impl LocalOptions {
             parameters: development_parameters(),
             deliver_notifications: true,
             run_intake: true,
+            consume_queues: true,
         }
     }
 }
@@ -317,6 +322,9 @@ impl LocalPipeline {
         }
         if options.deliver_notifications {
             consumers.push((NOTIFIER_FUNCTION, notifier_handler));
+        }
+        if !options.consume_queues {
+            consumers.clear();
         }
         // Each queue consumer of the template gets a poller, as an event source mapping.
         for (function_id, handler) in consumers {

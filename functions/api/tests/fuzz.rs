@@ -600,7 +600,10 @@ async fn a_report_at_the_ends_of_chronos_calendar_is_a_4xx_not_a_dropped_connect
             };
             let response = redress_api::handle(&app.api, event(&wire).unwrap()).await;
             let status = response.status().as_u16();
-            assert!((400..500).contains(&status), "{page} {from}..{to}: {status}");
+            assert!(
+                (400..500).contains(&status),
+                "{page} {from}..{to}: {status}"
+            );
             if page.starts_with("/reports") {
                 let body = body_json(response.body());
                 assert_eq!(status, 422, "{body}");
