@@ -181,7 +181,7 @@ impl MemoryStore {
             items
         };
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             state.tickets,
             state.events,
             sorted(state.submissions.iter().map(|e| format!("{e:?}")).collect()),
@@ -190,6 +190,8 @@ impl MemoryStore {
             sorted(state.surveys.iter().map(|e| format!("{e:?}")).collect()),
             state.counters,
             state.outbox,
+            state.accepted,
+            state.access,
         )
     }
 
