@@ -49,7 +49,7 @@ use redress_domain::ports::MetricsReader;
 use redress_domain::report::Period;
 use redress_domain::ticket::{AuditAction, AuditEvent, Ticket};
 use redress_e2e::{bench, workspace_root};
-use redress_local::pipeline::INTAKE_FUNCTION;
+use redress_local::pipeline::{run_intake, INTAKE_FUNCTION};
 use redress_local::poller::{self, PollerConfig, SqsHandler};
 use redress_local::{LocalOptions, LocalPipeline};
 use serde_json::{json, Value};
@@ -133,6 +133,9 @@ fn main() -> Result<()> {
 
 // ------------------------------------------------------------------ the intake process
 
+/// The intake function's `Timeout` in infra/template.yaml: each batch's deadline.
+const INTAKE_TIMEOUT: Duration = Duration::seconds(30);
+
 /// The intake function behind `--pollers` SQS pollers, as `redress-local` runs it. Tells
 /// the parent on stdout when each batch starts and settles; exits when stdin closes.
 async fn intake_worker() -> Result<()> {
@@ -155,7 +158,8 @@ async fn intake_worker() -> Result<()> {
             let n = event.records.len();
             println!("start {id} {n}");
             let started = Instant::now();
-            let response = redress_intake::handle(&deps, event).await;
+            // As Lambda runs it: a deadline of the function's Timeout, retries inside.
+            let response = run_intake(&deps, event, INTAKE_TIMEOUT).await;
             println!(
                 "done {id} {n} {} {}",
                 response.batch_item_failures.len(),
