@@ -69,7 +69,7 @@ const RESUBMIT_AFTER: usize = 25;
 /// One poison message per this many complaints (1%).
 const POISON_EVERY: usize = 100;
 /// The template's `maxReceiveCount` for the complaints queue.
-const MAX_RECEIVES: u32 = 3;
+const MAX_RECEIVES: u32 = 6;
 /// Requests in flight at most; beyond it the generator falls behind (and says so).
 const IN_FLIGHT: usize = 128;
 /// Attempts per request before the benchmark gives up on it.
