@@ -143,32 +143,14 @@ impl DynamoStore {
         for day in days(since, until) {
             let yymmdd = day.format("%y%m%d").to_string();
             for shard in 0..keys::DUE_SHARDS {
-                let mut start = None;
-                loop {
-                    let out = self
-                        .client()
-                        .query()
-                        .table_name(self.table())
-                        .key_condition_expression("#pk = :pk")
-                        .expression_attribute_names("#pk", PK)
-                        .expression_attribute_values(
-                            ":pk",
-                            s(keys::accepted_day_pk(&yymmdd, shard)),
-                        )
-                        .consistent_read(true)
-                        .set_exclusive_start_key(start)
-                        .send()
-                        .await
-                        .map_err(|e| store_error("query accepted complaints", e))?;
-                    for item in out.items() {
-                        let accepted = accepted_from(item)?;
-                        if (since..=until).contains(&accepted.accepted_at) {
-                            found.push(accepted);
-                        }
-                    }
-                    match out.last_evaluated_key {
-                        Some(k) if !k.is_empty() => start = Some(k),
-                        _ => break,
+                let pk = keys::accepted_day_pk(&yymmdd, shard);
+                for item in self
+                    .query_partition(&pk, "query accepted complaints")
+                    .await?
+                {
+                    let accepted = accepted_from(&item)?;
+                    if (since..=until).contains(&accepted.accepted_at) {
+                        found.push(accepted);
                     }
                 }
             }

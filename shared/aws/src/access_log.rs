@@ -61,33 +61,16 @@ impl AccessLog for DynamoStore {
     }
 
     async fn access_records(&self, reference: &str) -> Result<Vec<AccessRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(access_pk(reference)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| store_error("read access records", e))?;
-            for item in out.items() {
-                if get_s(item, "entity") == Some("access") {
-                    records.push(
-                        from_item::<AccessRecord>(item)
-                            .map_err(|e| StoreError::corrupt("map access record", e))?,
-                    );
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(records),
-            }
-        }
+        let items = self
+            .query_partition(&access_pk(reference), "read access records")
+            .await?;
+        items
+            .iter()
+            .filter(|item| get_s(item, "entity") == Some("access"))
+            .map(|item| {
+                from_item::<AccessRecord>(item)
+                    .map_err(|e| StoreError::corrupt("map access record", e))
+            })
+            .collect()
     }
 }

@@ -126,7 +126,9 @@ impl DynamoStore {
         &self,
         reference: &str,
     ) -> Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError> {
-        let items = self.query_partition(&keys::ticket_pk(reference)).await?;
+        let items = self
+            .query_partition(&keys::ticket_pk(reference), "query")
+            .await?;
         let mut ticket = None;
         let mut events = Vec::new();
         for item in &items {
@@ -141,7 +143,13 @@ impl DynamoStore {
         Ok(ticket.map(|t| (t, events)))
     }
 
-    async fn query_partition(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+    /// Every item of one partition, page by page (consistent reads); `operation` names a
+    /// failure.
+    pub(crate) async fn query_partition(
+        &self,
+        pk: &str,
+        operation: &'static str,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -156,7 +164,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| store_error("query", e))?;
+                .map_err(|e| store_error(operation, e))?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -186,7 +194,7 @@ impl DynamoStore {
         let reference = ticket.reference.as_str();
         let expiry = self.ticket_expiry(ticket);
         let keys_: Vec<String> = self
-            .query_partition(&keys::ticket_pk(reference))
+            .query_partition(&keys::ticket_pk(reference), "query")
             .await?
             .iter()
             .filter_map(|item| get_s(item, SK))
