@@ -1,4 +1,6 @@
-//! Loads the demo complaints through the api, as a borrower's browser would.
+//! Loads the demo complaints through the api: as a borrower's browser would, or, for the
+//! calls and letters (a staff-only channel or an earlier receipt time), as a team member
+//! entering them on `POST /tickets/entered`.
 
 use crate::pipeline::LocalPipeline;
 use anyhow::{Context, Result};
@@ -13,6 +15,7 @@ pub async fn load(pipeline: &LocalPipeline, path: &Path) -> Result<(usize, usize
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let (mut accepted, mut refused) = (0, 0);
+    let mut staff_token: Option<String> = None;
     for (n, line) in text
         .lines()
         .enumerate()
@@ -21,9 +24,20 @@ pub async fn load(pipeline: &LocalPipeline, path: &Path) -> Result<(usize, usize
         let value: Value =
             serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), n + 1))?;
         let complaint = value.get("complaint").unwrap_or(&value);
-        let request = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/complaints")
+        let mut request = lambda_http::http::Request::builder().method("POST");
+        if redress_api::is_staff_entry(complaint) {
+            if staff_token.is_none() {
+                let groups = ["team-customer_care".to_string()];
+                staff_token = Some(pipeline.staff.token("demo-entry", &groups).await?);
+            }
+            let token = staff_token.as_deref().unwrap_or_default();
+            request = request
+                .uri("/tickets/entered")
+                .header("authorization", format!("Bearer {token}"));
+        } else {
+            request = request.uri("/complaints");
+        }
+        let request = request
             .header("content-type", "application/json")
             .header("idempotency-key", format!("demo-{}", n + 1))
             .body(lambda_http::Body::from(complaint.to_string()))?;

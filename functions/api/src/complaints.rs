@@ -91,6 +91,12 @@ pub(crate) enum Entry {
 const STAFF_CHANNELS: [Channel; 3] = [Channel::Phone, Channel::Letter, Channel::Agent];
 
 /// The fields a public submission may not carry, as field errors.
+/// True if a complaint body may only be entered by staff (`POST /tickets/entered`): it
+/// names a receipt time or a staff-only channel.
+pub fn is_staff_entry(value: &Value) -> bool {
+    !staff_only_fields(value).is_empty()
+}
+
 fn staff_only_fields(value: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if value.get("submitted_at").is_some() {

@@ -21,6 +21,7 @@
 
 pub mod auth;
 mod complaints;
+pub use complaints::is_staff_entry;
 mod cursor;
 pub mod http_error;
 mod reports;
