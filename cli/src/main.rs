@@ -656,7 +656,6 @@ fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     let data = args.data.unwrap_or_else(train::default_data_dir);
     let inputs = train::read_inputs(&data, args.labels.as_deref())?;
     let config = config::load(args.config.config_dir.as_deref())?;
-    let triage_below = config.routing.triage().map(|t| t.min_confidence);
     let (model, classifier) = match &args.model {
         Some(path) => {
             let src = std::fs::read_to_string(path)
@@ -680,7 +679,7 @@ fn run_evaluate(args: EvaluateArgs) -> Result<()> {
     };
     print!(
         "{}",
-        train::evaluate(&inputs, &model, &classifier, triage_below)?
+        train::evaluate(&inputs, &model, &classifier, &config.routing)?
     );
     Ok(())
 }

@@ -11,8 +11,10 @@ use redress_domain::model::eval::Confusion;
 use redress_domain::model::pipeline::{self, Material};
 use redress_domain::model::train::TrainSettings;
 use redress_domain::model::{DataFile, TextModel};
-use redress_domain::taxonomy::{CategoryId, Language};
+use redress_domain::routing::{RouteInput, RoutingTable};
+use redress_domain::taxonomy::{CategoryId, Channel, Language, Signal};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -127,9 +129,13 @@ pub fn train(
 }
 
 /// How the whole classifier (model plus the bundled rules and `[model]` settings) does on
-/// one language's evaluation records, and what the triage threshold does with it.
+/// one language's evaluation records, what the triage threshold does with it, and which
+/// team the routing table then picks.
 struct Routed {
     confusion: Confusion,
+    /// True team (the routing table's team for the true category) against the team the
+    /// complaint is routed to (triage included, and signal rules such as vulnerability).
+    teams: Confusion,
     triaged: usize,
     direct: usize,
     direct_right: usize,
@@ -137,20 +143,39 @@ struct Routed {
 
 fn routed(
     classifier: &Classifier,
+    routing: &RoutingTable,
     records: &[Record],
     categories: &[CategoryId],
-    triage_below: Option<f32>,
 ) -> Routed {
+    let triage_below = routing.triage().map(|t| t.min_confidence);
+    let team_ids: Vec<&str> = routing.teams().iter().map(|t| t.id.as_str()).collect();
     let mut r = Routed {
-        confusion: Confusion::new(categories.to_vec()),
+        confusion: Confusion::new(categories),
+        teams: Confusion::with_heading("team", &team_ids),
         triaged: 0,
         direct: 0,
         direct_right: 0,
+    };
+    let no_signals = BTreeSet::new();
+    let team_for = |category: &str, signals: &BTreeSet<Signal>, confidence: Option<f32>| {
+        routing
+            .route(&RouteInput {
+                category,
+                signals,
+                channel: Channel::Web,
+                product: "other",
+                confidence,
+            })
+            .team
     };
     for rec in records {
         let got = classifier.classify(&rec.text, None);
         r.confusion
             .add(rec.category.as_str(), got.category.as_str());
+        r.teams.add(
+            team_for(rec.category.as_str(), &no_signals, None).as_str(),
+            team_for(got.category.as_str(), &got.signals, got.confidence).as_str(),
+        );
         if triage_below.is_some_and(|t| got.confidence.is_some_and(|c| c < t)) {
             r.triaged += 1;
         } else {
@@ -169,8 +194,7 @@ fn record_routed_figures(model: &mut TextModel, splits: &pipeline::Splits) -> Re
         redress_domain::config::CLASSIFICATION_TOML,
         std::sync::Arc::new(model.clone()),
     )?;
-    let routing =
-        redress_domain::routing::RoutingTable::from_toml(redress_domain::config::ROUTING_TOML)?;
+    let routing = RoutingTable::from_toml(redress_domain::config::ROUTING_TOML)?;
     let triage_below = routing.triage().map(|t| t.min_confidence);
     let rule_min_score = classifier.model().map(|(_, u)| u.rule_min_score);
     let categories: Vec<CategoryId> = classifier
@@ -182,7 +206,7 @@ fn record_routed_figures(model: &mut TextModel, splits: &pipeline::Splits) -> Re
         let Some(records) = splits.eval.get(name) else {
             continue;
         };
-        let r = routed(&classifier, records, &categories, triage_below);
+        let r = routed(&classifier, &routing, records, &categories);
         let mut f = pipeline::figures(&r.confusion);
         f["rule_min_score"] = serde_json::json!(rule_min_score);
         f["triage_below"] = serde_json::json!(triage_below.map(|t| round3(f64::from(t))));
@@ -190,6 +214,7 @@ fn record_routed_figures(model: &mut TextModel, splits: &pipeline::Splits) -> Re
             serde_json::json!(round3(r.triaged as f64 / records.len().max(1) as f64));
         f["direct_accuracy"] =
             serde_json::json!(round3(r.direct_right as f64 / r.direct.max(1) as f64));
+        f["teams"] = pipeline::figures(&r.teams);
         if let Some(e) = model.meta.evaluation.get_mut(name) {
             e["routed"] = f;
         }
@@ -204,14 +229,17 @@ fn round3(v: f64) -> f64 {
 /// The evaluation report: per language, the model alone, then the whole classifier
 /// (model plus rules) as routing uses it.
 ///
-/// `triage_below` is the routing's triage threshold: the share of texts it would send to
-/// the triage team, and the accuracy on the rest, are printed too.
+/// Then what `routing` does with it: the share of texts its triage threshold sends to the
+/// triage team, the accuracy on the rest, and the team each text reaches against the
+/// team of its true category (what a misroute costs is a transfer between teams, so two
+/// categories one team handles are not told apart there).
 pub fn evaluate(
     inputs: &Inputs,
     model: &TextModel,
     classifier: &Classifier,
-    triage_below: Option<f32>,
+    routing: &RoutingTable,
 ) -> Result<String> {
+    let triage_below = routing.triage().map(|t| t.min_confidence);
     let labels = LabelMap::from_toml(&inputs.labels_src).map_err(|e| anyhow!(e))?;
     let material = Material {
         english_csv: &inputs.english,
@@ -263,10 +291,11 @@ pub fn evaluate(
         );
         let Routed {
             confusion: routed,
+            teams,
             triaged,
             direct,
             direct_right,
-        } = routed(classifier, records, &categories, triage_below);
+        } = routed(classifier, routing, records, &categories);
         let _ = writeln!(
             out,
             "== {name}: classifier as routing uses it (model + rules for categories the model lacks)\n{}",
@@ -281,6 +310,11 @@ pub fn evaluate(
                 100.0 * direct_right as f64 / direct.max(1) as f64
             );
         }
+        let _ = writeln!(
+            out,
+            "== {name}: team reached (rows: the true category's team; triage counts as wrong)\n{}",
+            teams.report()
+        );
     }
     Ok(out)
 }

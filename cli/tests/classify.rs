@@ -319,6 +319,8 @@ fn train_and_evaluate_run_from_the_command_line_on_a_fixture_folder() {
     for want in [
         "== en: model alone",
         "== zh: model alone",
+        "== en: team reached",
+        "== zh: team reached",
         "macro recall",
         "confusion (rows: true, columns: predicted)",
         "recall",
@@ -326,5 +328,19 @@ fn train_and_evaluate_run_from_the_command_line_on_a_fixture_folder() {
     ] {
         assert!(report.contains(want), "{want:?} missing from:\n{report}");
     }
+    // The team table counts every evaluation text once, under a team of the routing table.
+    let en = report.split("== en: team reached").nth(1).unwrap();
+    let model_texts = |section: &str| {
+        section
+            .split("texts ")
+            .nth(1)
+            .map(|t| t.split_whitespace().next().unwrap().to_string())
+    };
+    assert_eq!(
+        model_texts(en),
+        model_texts(report.split("== en: model alone").nth(1).unwrap()),
+        "{report}"
+    );
+    assert!(en.contains("team ") && en.contains("customer_care"), "{en}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -206,6 +206,9 @@ struct SignalRule {
     keywords: Vec<Keyword>,
     /// Keywords that add to the score only once a main keyword or the detector matched.
     context: Vec<Keyword>,
+    /// What the context keywords must add at least ("fraud" words alone are not fraud
+    /// *in progress*: something must say it is happening now).
+    min_context: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,6 +337,9 @@ struct RawSignal {
     keywords: BTreeMap<String, i64>,
     #[serde(default)]
     context: BTreeMap<String, i64>,
+    /// The context keywords must add at least this much for the signal to fire.
+    #[serde(default)]
+    min_context: u32,
 }
 
 fn one() -> i64 {
@@ -554,6 +560,13 @@ impl Classifier {
             if keywords.is_empty() && detector.is_none() {
                 return Err(err(format!("{owner} has no keywords and no detector")));
             }
+            let context_can_add: u32 = context.iter().map(|k| k.weight).sum();
+            if s.min_context > context_can_add {
+                return Err(err(format!(
+                    "{owner}: min_context {} is more than its context keywords can add ({context_can_add})",
+                    s.min_context
+                )));
+            }
             signals.push(SignalRule {
                 signal,
                 threshold,
@@ -562,6 +575,7 @@ impl Classifier {
                 detector,
                 keywords,
                 context,
+                min_context: s.min_context,
             });
         }
 
@@ -732,7 +746,10 @@ impl Classifier {
             }
         }
         let present: Vec<usize> = (0..self.signals.len())
-            .filter(|&i| sig_scores[i] >= self.signals[i].threshold)
+            .filter(|&i| {
+                sig_scores[i] >= self.signals[i].threshold
+                    && sig_context[i] >= self.signals[i].min_context
+            })
             .collect();
         let signals: BTreeSet<Signal> = present.iter().map(|&i| self.signals[i].signal).collect();
 
@@ -1861,6 +1878,35 @@ mod tests {
         assert!(r.reason.contains("borrower chose payments"), "{}", r.reason);
         assert!(r.reason.contains("fraud in progress"), "{}", r.reason);
         assert!(r.reason.ends_with("moved to fraud"), "{}", r.reason);
+    }
+
+    #[test]
+    fn fraud_words_alone_are_not_fraud_in_progress() {
+        // A past identity theft disputed on a credit report, and a card's paid
+        // "anti-fraud" add-on (免盗刷) complained of as a fee: no fraud happening now.
+        for text in [
+            "I was a victim of identity theft in 2019. The accounts listed below were opened \
+             as a result and I never applied for them. Please remove them from my report.",
+            "信用卡每月自动扣除免盗刷极致版服务费8元，我从来没有申请过，要求退款。",
+        ] {
+            assert!(
+                !signals_of(text).contains(&Signal::FraudInProgress),
+                "{text}"
+            );
+        }
+        // The same theft still going on is.
+        assert!(signals_of(
+            "Someone opened a loan in my name with my stolen identity and another payment \
+             was taken this morning."
+        )
+        .contains(&Signal::FraudInProgress));
+    }
+
+    #[test]
+    fn min_context_must_be_reachable() {
+        let src = CLASSIFICATION_TOML.replace("min_context = 2", "min_context = 999");
+        let e = Classifier::from_toml(&src).unwrap_err().to_string();
+        assert!(e.contains("min_context 999 is more than"), "{e}");
     }
 
     #[test]

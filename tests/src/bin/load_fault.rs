@@ -15,6 +15,9 @@
 //! - At 40% of the load DynamoDB Local is killed (SIGKILL) and started again on its
 //!   on-disk data; at 70% the intake process is killed (SIGKILL) in the middle of a
 //!   batch (after the batch started and before it settled) and started again.
+//! - The generator holds while the complaints queue is deeper than `--max-depth`
+//!   (default 300, visible plus in flight): moto walks the whole queue on every receive
+//!   and delete, so past a few hundred messages moto, not the pipeline, sets the pace.
 //! - Then it waits for the complaints queue to drain and checks: every accepted
 //!   reference has exactly one ticket and one first audit event (0 lost, 0 doubled), every
 //!   key got one reference, every poison message is in the dead-letter queue (and no
@@ -28,7 +31,7 @@
 //! eval "$(bash scripts/stack.sh start)"
 //! cargo build -p redress-e2e --bin load_fault
 //! target/debug/load_fault --complaints 500                     # quick
-//! target/debug/load_fault --complaints 10000 --rate 40         # the full run
+//! target/debug/load_fault --complaints 10000 --rate 10         # the full run
 //! ```
 //!
 //! Writes `reports/load-fault.md` (`--out` for another file) and prints it; exits 1 if
@@ -82,6 +85,10 @@ struct Args {
     rate: f64,
     pollers: usize,
     retry_after: u64,
+    /// The generator holds while the complaints queue is deeper than this (visible plus
+    /// in flight): moto's receive and delete walk the whole queue, so a deep queue makes
+    /// moto, not the pipeline, the bottleneck.
+    max_depth: u64,
     out: PathBuf,
 }
 
@@ -91,6 +98,7 @@ fn args() -> Result<Args> {
         rate: 40.0,
         pollers: 4,
         retry_after: 30,
+        max_depth: 300,
         out: workspace_root().join("reports/load-fault.md"),
     };
     let mut it = std::env::args().skip(1);
@@ -101,10 +109,11 @@ fn args() -> Result<Args> {
             "--rate" => a.rate = value()?.parse().context("--rate")?,
             "--pollers" => a.pollers = value()?.parse().context("--pollers")?,
             "--retry-after" => a.retry_after = value()?.parse().context("--retry-after")?,
+            "--max-depth" => a.max_depth = value()?.parse().context("--max-depth")?,
             "--out" => a.out = PathBuf::from(value()?),
             other => bail!(
                 "unknown argument {other}; use --complaints N --rate PER_SECOND --pollers N \
-                 --retry-after SECS --out FILE"
+                 --retry-after SECS --max-depth MESSAGES --out FILE"
             ),
         }
     }
@@ -668,6 +677,48 @@ async fn run(args: Args) -> Result<()> {
         })
     };
 
+    // The notifier's side of the notifications queue: take its messages off (they are not
+    // delivered here). Left to pile up, thousands of them slow every moto call and moto,
+    // not the pipeline, sets the pace (measured: moto at 100% of a core, half the rate).
+    let notifications_taken = Arc::new(AtomicUsize::new(0));
+    let notifications_drain = {
+        let (sqs, url, finished, taken) = (
+            pipeline.sqs.clone(),
+            pipeline
+                .resources
+                .queue_url("NotificationsQueue")?
+                .to_string(),
+            Arc::clone(&finished),
+            Arc::clone(&notifications_taken),
+        );
+        tokio::spawn(async move {
+            while !finished.load(Ordering::Relaxed) {
+                let got = sqs
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(10)
+                    .wait_time_seconds(1)
+                    .send()
+                    .await;
+                let Ok(got) = got else {
+                    tokio::time::sleep(StdDuration::from_secs(1)).await;
+                    continue;
+                };
+                for m in got.messages() {
+                    if let Some(handle) = m.receipt_handle() {
+                        let deleted = sqs
+                            .delete_message()
+                            .queue_url(&url)
+                            .receipt_handle(handle)
+                            .send()
+                            .await;
+                        taken.fetch_add(usize::from(deleted.is_ok()), Ordering::Relaxed);
+                    }
+                }
+            }
+        })
+    };
+
     // The faults, at 40% and 70% of the schedule.
     let faults = Arc::new(Mutex::new(Faults::default()));
     let ddb_fault = {
@@ -706,11 +757,30 @@ async fn run(args: Args) -> Result<()> {
     let mut requests = tokio::task::JoinSet::new();
     let mut poisoned = 0usize;
     let mut behind = 0usize;
+    let (mut held, mut held_secs) = (0usize, 0.0f64);
     let intake_kill_at = schedule.len() * 7 / 10;
     let mut intake_killed = false;
     let mut intake_generation = 0u32;
     let mut last_progress = Instant::now();
     for (k, &(i, again)) in schedule.iter().enumerate() {
+        // Backpressure: hold while the last sampled depth is over the bound, then resume
+        // the steady rate (the ticker skips what was missed instead of bursting it).
+        let depth_now = || {
+            depth_samples
+                .lock()
+                .expect("not poisoned")
+                .last()
+                .map_or(0, |(_, v, h)| v + h)
+        };
+        if depth_now() > args.max_depth {
+            let from = Instant::now();
+            held += 1;
+            while depth_now() > args.max_depth {
+                tokio::time::sleep(StdDuration::from_millis(250)).await;
+            }
+            held_secs += from.elapsed().as_secs_f64();
+            ticker.reset();
+        }
         ticker.tick().await;
         let permit = match Arc::clone(&semaphore).try_acquire_owned() {
             Ok(p) => p,
@@ -808,6 +878,7 @@ async fn run(args: Args) -> Result<()> {
     let drained_secs = started.elapsed().as_secs_f64();
     finished.store(true, Ordering::Relaxed);
     sampler.await?;
+    notifications_drain.await?;
     let cpu_intake_last = intake.child.id().and_then(cpu_seconds);
     let _ = intake.child.start_kill();
     let _ = intake.child.wait().await;
@@ -1037,6 +1108,9 @@ async fn run(args: Args) -> Result<()> {
         answered_secs,
         drained_secs,
         behind,
+        held,
+        held_secs,
+        notifications_taken: notifications_taken.load(Ordering::Relaxed),
         latency_all: [50.0, 95.0, 99.0, 100.0].map(|p| percentile(&all, p)),
         latency_calm: [50.0, 95.0, 99.0, 100.0].map(|p| percentile(&calm, p)),
         attempts: state.attempts.len(),
@@ -1177,6 +1251,9 @@ struct Figures {
     answered_secs: f64,
     drained_secs: f64,
     behind: usize,
+    held: usize,
+    held_secs: f64,
+    notifications_taken: usize,
     latency_all: [f64; 4],
     latency_calm: [f64; 4],
     attempts: usize,
@@ -1290,6 +1367,16 @@ fn markdown(f: &Figures) -> String {
         IN_FLIGHT,
         f.answered_secs,
         f.drained_secs
+    );
+    let _ = writeln!(
+        s,
+        "- Backpressure: the generator held {} times, {:.1} s in all, while the complaints queue was deeper than {} messages (`--max-depth`).",
+        f.held, f.held_secs, f.args.max_depth
+    );
+    let _ = writeln!(
+        s,
+        "- The notifications queue was emptied as the notifier would (not delivered here): {} messages taken off it.",
+        f.notifications_taken
     );
     let _ = writeln!(
         s,

@@ -1,15 +1,14 @@
-//! Evaluation figures: per-category recall and precision, macro recall and the confusion
-//! table.
+//! Evaluation figures: per-label recall and precision, macro recall and the confusion
+//! table. The labels are categories, or teams when routing is judged.
 
-use crate::taxonomy::CategoryId;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
-/// Recall and precision of one category.
+/// Recall and precision of one label (a category or a team).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CategoryFigures {
-    pub category: CategoryId,
-    /// Texts whose true category this is.
+pub struct LabelFigures {
+    pub label: String,
+    /// Texts whose true label this is.
     pub support: usize,
     /// Texts predicted as this category.
     pub predicted: usize,
@@ -20,16 +19,24 @@ pub struct CategoryFigures {
 /// A confusion table: `counts[true][predicted]` over `labels`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Confusion {
-    pub labels: Vec<CategoryId>,
+    /// What the labels are ("category", "team"): the report's first column heading.
+    pub heading: String,
+    pub labels: Vec<String>,
     pub counts: Vec<Vec<usize>>,
 }
 
 impl Confusion {
-    /// An empty table over `labels` (true labels and predictions must be among them).
-    pub fn new(labels: Vec<CategoryId>) -> Self {
+    /// An empty table of categories (true labels and predictions must be among them).
+    pub fn new<L: ToString>(labels: &[L]) -> Self {
+        Self::with_heading("category", labels)
+    }
+
+    /// An empty table over `labels`, whose report heads the label column `heading`.
+    pub fn with_heading<L: ToString>(heading: &str, labels: &[L]) -> Self {
         let n = labels.len();
         Self {
-            labels,
+            heading: heading.to_string(),
+            labels: labels.iter().map(ToString::to_string).collect(),
             counts: vec![vec![0; n]; n],
         }
     }
@@ -58,15 +65,15 @@ impl Confusion {
         ratio(right, self.total())
     }
 
-    /// Figures per category (categories with neither support nor predictions left out).
-    pub fn per_category(&self) -> Vec<CategoryFigures> {
+    /// Figures per label (labels with neither support nor predictions left out).
+    pub fn per_label(&self) -> Vec<LabelFigures> {
         let n = self.labels.len();
         (0..n)
             .map(|i| {
                 let support: usize = self.counts[i].iter().sum();
                 let predicted: usize = (0..n).map(|t| self.counts[t][i]).sum();
-                CategoryFigures {
-                    category: self.labels[i].clone(),
+                LabelFigures {
+                    label: self.labels[i].clone(),
                     support,
                     predicted,
                     recall: ratio(self.counts[i][i], support),
@@ -77,10 +84,10 @@ impl Confusion {
             .collect()
     }
 
-    /// Mean recall over the categories that have texts.
+    /// Mean recall over the labels that have texts.
     pub fn macro_recall(&self) -> f64 {
         let with_support: Vec<f64> = self
-            .per_category()
+            .per_label()
             .into_iter()
             .filter(|f| f.support > 0)
             .map(|f| f.recall)
@@ -98,13 +105,13 @@ impl Confusion {
         let _ = writeln!(
             out,
             "{:<22} {:>7} {:>9} {:>7} {:>9}",
-            "category", "support", "predicted", "recall", "precision"
+            self.heading, "support", "predicted", "recall", "precision"
         );
-        for f in self.per_category() {
+        for f in self.per_label() {
             let _ = writeln!(
                 out,
                 "{:<22} {:>7} {:>9} {:>7.3} {:>9.3}",
-                f.category, f.support, f.predicted, f.recall, f.precision
+                f.label, f.support, f.predicted, f.recall, f.precision
             );
         }
         let _ = writeln!(
@@ -123,7 +130,7 @@ impl Confusion {
         let _ = writeln!(out, "confusion (rows: true, columns: predicted)");
         let _ = write!(out, "{:<22}", "");
         for &j in &used {
-            let _ = write!(out, " {:>6}", short(self.labels[j].as_str()));
+            let _ = write!(out, " {:>6}", short(&self.labels[j]));
         }
         let _ = writeln!(out);
         for &i in &used {
@@ -155,16 +162,20 @@ mod tests {
 
     #[test]
     fn recall_precision_and_macro_recall() {
-        let mut c = Confusion::new(vec!["a".into(), "b".into(), "c".into()]);
+        let mut c = Confusion::new(&["a", "b", "c"]);
         for (t, p) in [("a", "a"), ("a", "b"), ("b", "b"), ("b", "b")] {
             assert!(c.add(t, p));
         }
         assert!(!c.add("z", "a"));
-        let f = c.per_category();
+        let f = c.per_label();
         assert_eq!(f.len(), 2, "c has neither support nor predictions");
         assert_eq!(f[0].recall, 0.5);
         assert_eq!(f[1].precision, 2.0 / 3.0);
         assert_eq!(c.macro_recall(), 0.75);
         assert!(c.report().contains("macro recall 0.750"));
+        let mut teams = Confusion::with_heading("team", &["billing", "triage"]);
+        assert!(teams.add("billing", "triage"));
+        assert!(teams.report().starts_with("team "), "{}", teams.report());
+        assert_eq!(teams.macro_recall(), 0.0);
     }
 }

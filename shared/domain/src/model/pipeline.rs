@@ -156,7 +156,7 @@ pub fn evaluate_model(
     records: &[Record],
     labels: &[CategoryId],
 ) -> Confusion {
-    let mut c = Confusion::new(labels.to_vec());
+    let mut c = Confusion::new(labels);
     for r in records {
         let p = model.predict(&r.text, 0);
         c.add(r.category.as_str(), p.top().category.as_str());
@@ -170,10 +170,10 @@ pub fn figures(c: &Confusion) -> serde_json::Value {
         "texts": c.total(),
         "macro_recall": round3(c.macro_recall()),
         "accuracy": round3(c.accuracy()),
-        "recall": c.per_category().iter().filter(|f| f.support > 0)
-            .map(|f| (f.category.to_string(), json!(round3(f.recall)))).collect::<serde_json::Map<_, _>>(),
-        "precision": c.per_category().iter().filter(|f| f.predicted > 0)
-            .map(|f| (f.category.to_string(), json!(round3(f.precision)))).collect::<serde_json::Map<_, _>>(),
+        "recall": c.per_label().iter().filter(|f| f.support > 0)
+            .map(|f| (f.label.clone(), json!(round3(f.recall)))).collect::<serde_json::Map<_, _>>(),
+        "precision": c.per_label().iter().filter(|f| f.predicted > 0)
+            .map(|f| (f.label.clone(), json!(round3(f.precision)))).collect::<serde_json::Map<_, _>>(),
     })
 }
 
