@@ -216,6 +216,8 @@ struct IntakeLog {
 struct IntakeProcess {
     child: Child,
     generation: u32,
+    /// Reads the process's stdout into the log; ends when the process is gone.
+    reader: tokio::task::JoinHandle<()>,
 }
 
 async fn spawn_intake(
@@ -234,7 +236,7 @@ async fn spawn_intake(
         .spawn()
         .context("starting the intake process")?;
     let stdout = child.stdout.take().context("intake stdout")?;
-    tokio::spawn(async move {
+    let reader = tokio::spawn(async move {
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             let parts: Vec<&str> = line.split_whitespace().collect();
@@ -257,7 +259,11 @@ async fn spawn_intake(
             }
         }
     });
-    Ok(IntakeProcess { child, generation })
+    Ok(IntakeProcess {
+        child,
+        generation,
+        reader,
+    })
 }
 
 // ------------------------------------------------------------------ the local stack
@@ -575,6 +581,8 @@ struct Faults {
     /// The batch the kill interrupted: (messages, handled before the kill was known).
     intake_killed_batch: Option<(u64, usize)>,
     intake_batches_unsettled: usize,
+    /// Kills that found no batch in flight (the process was restarted and killed again).
+    intake_kills_between_batches: usize,
     intake_restarted_after: Option<f64>,
     /// CPU seconds of the first intake process when it was killed.
     intake_cpu_first: Option<f64>,
@@ -822,18 +830,29 @@ async fn run(args: Args) -> Result<()> {
         }
         if !intake_killed && k >= intake_kill_at {
             intake_killed = true;
-            let (killed, restarted) =
-                kill_intake_mid_batch(&mut intake, &intake_log, started).await?;
-            intake_generation += 1;
-            {
+            // A kill can land between batches (they settle in tens of milliseconds when
+            // the queue is shallow): then restart and kill again, a few times at most.
+            for attempt in 1..=5 {
+                let (killed, restarted) =
+                    kill_intake_mid_batch(&mut intake, &intake_log, started).await?;
+                intake_generation += 1;
+                intake =
+                    spawn_intake(&intake_env, intake_generation, Arc::clone(&intake_log)).await?;
                 let mut f = faults.lock().expect("not poisoned");
-                f.intake_killed_at = Some(killed.0);
-                f.intake_killed_batch = Some(killed.1);
-                f.intake_batches_unsettled = killed.2;
+                f.intake_cpu_first =
+                    Some(f.intake_cpu_first.unwrap_or(0.0) + killed.3.unwrap_or(0.0));
                 f.intake_restarted_after = Some(restarted.as_secs_f64());
-                f.intake_cpu_first = killed.3;
+                if let Some(batch) = killed.1 {
+                    f.intake_killed_at = Some(killed.0);
+                    f.intake_killed_batch = Some(batch);
+                    f.intake_batches_unsettled = killed.2;
+                    break;
+                }
+                f.intake_kills_between_batches += 1;
+                if attempt == 5 {
+                    bail!("five kills of the intake process found no batch in flight");
+                }
             }
-            intake = spawn_intake(&intake_env, intake_generation, Arc::clone(&intake_log)).await?;
         }
         if last_progress.elapsed() > StdDuration::from_secs(15) {
             last_progress = Instant::now();
@@ -882,6 +901,7 @@ async fn run(args: Args) -> Result<()> {
     let cpu_intake_last = intake.child.id().and_then(cpu_seconds);
     let _ = intake.child.start_kill();
     let _ = intake.child.wait().await;
+    let _ = (&mut intake.reader).await;
     let load_after = loadavg();
     let cpu_ddb_after = stack.ddb_pid().ok().and_then(cpu_seconds);
     let cpu_moto_after = stack.moto_pid().ok().and_then(cpu_seconds);
@@ -1166,7 +1186,7 @@ async fn kill_intake_mid_batch(
     intake: &mut IntakeProcess,
     log: &Arc<Mutex<IntakeLog>>,
     started: Instant,
-) -> Result<((f64, (u64, usize), usize, Option<f64>), StdDuration)> {
+) -> Result<((f64, Option<(u64, usize)>, usize, Option<f64>), StdDuration)> {
     let generation = intake.generation;
     let seen = log
         .lock()
@@ -1208,6 +1228,11 @@ async fn kill_intake_mid_batch(
         .context("killing the intake process")?;
     let at = started.elapsed().as_secs_f64();
     intake.child.wait().await?;
+    // Every line the process wrote before it died, read: a batch started and not done
+    // was caught in flight.
+    (&mut intake.reader)
+        .await
+        .context("reading the intake process's output")?;
     // The batch watched, or if it settled just before the kill another one the kill
     // caught in flight (there are `--pollers` at once).
     let (batch, unsettled) = {
@@ -1225,13 +1250,12 @@ async fn kill_intake_mid_batch(
         };
         (caught, in_flight.len())
     };
-    let Some(batch) = batch else {
-        bail!("every batch had settled before the kill; not a mid-batch kill");
-    };
-    eprintln!(
-        "   {at:.1} s: intake killed in batch {} ({} messages); {unsettled} batches unsettled",
-        batch.0, batch.1
-    );
+    match batch {
+        Some((id, n)) => eprintln!(
+            "   {at:.1} s: intake killed in batch {id} ({n} messages); {unsettled} batches unsettled"
+        ),
+        None => eprintln!("   {at:.1} s: intake killed between batches; restarting to try again"),
+    }
     let restart = Instant::now();
     tokio::time::sleep(StdDuration::from_secs(1)).await;
     Ok(((at, batch, unsettled, cpu), restart.elapsed()))
@@ -1440,8 +1464,9 @@ fn markdown(f: &Figures) -> String {
         (Some(at), Some((id, n))) => {
             let _ = writeln!(
                 s,
-                "- The intake process killed (SIGKILL) at {at:.1} s, 40 ms into batch {id} of {n} messages, which had not settled ({} batches in flight unsettled); a new process started {:.1} s later. The killed batches' messages, received and not deleted, came back after the queue's visibility timeout (180 s).",
+                "- The intake process killed (SIGKILL) at {at:.1} s, in batch {id} of {n} messages, which had not settled ({} batches in flight unsettled; {} earlier kills found no batch in flight and were restarted); a new process started {:.1} s later. The killed batches' messages, received and not deleted, came back after the queue's visibility timeout (180 s).",
                 f.faults.intake_batches_unsettled,
+                f.faults.intake_kills_between_batches,
                 f.faults.intake_restarted_after.unwrap_or(0.0)
             );
         }
