@@ -1318,14 +1318,15 @@ fn markdown(f: &Figures) -> String {
     let _ = writeln!(
         s,
         "Run {} UTC by `target/debug/load_fault --complaints {} --rate {} --pollers {} \
-         --retry-after {}` (`tests/src/bin/load_fault.rs`; how it works is in its header), \
-         debug build, against DynamoDB Local (on-disk data) and moto on this machine \
-         (2 cores, shared). Load average before: {}; after: {}.\n",
+         --retry-after {} --max-depth {}` (`tests/src/bin/load_fault.rs`; how it works is in \
+         its header), debug build, against DynamoDB Local (on-disk data) and moto on this \
+         machine (2 cores, shared). Load average before: {}; after: {}.\n",
         f.date.format("%Y-%m-%d %H:%M"),
         f.args.complaints,
         f.args.rate,
         f.args.pollers,
         f.args.retry_after,
+        f.args.max_depth,
         f.load_before,
         f.load_after
     );
