@@ -1806,3 +1806,21 @@ async fn the_authorization_matrix_holds_for_every_route_and_caller() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The dashboard's default period ends today where the reports count days (Shanghai by
+/// default), not in UTC: after 16:00 UTC a Shanghai-day answer is already tomorrow's.
+#[tokio::test]
+async fn the_dashboard_period_ends_today_in_the_reporting_time_zone() {
+    let app = app();
+    app.clock.set("2026-12-02T17:40:00Z".parse().unwrap());
+    let page = app.page("GET", "/dashboard?lang=en", "", &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.html.contains("name=\"to\" value=\"2026-12-03\""),
+        "the period ends on the Shanghai date"
+    );
+    assert!(page.html.contains("name=\"from\" value=\"2026-11-04\""));
+    app.clock.set("2026-12-02T10:00:00Z".parse().unwrap());
+    let page = app.page("GET", "/dashboard?lang=en", "", &[]).await;
+    assert!(page.html.contains("name=\"to\" value=\"2026-12-02\""));
+}

@@ -122,7 +122,13 @@ fn previous_of(group: &Group, name: &str) -> Option<f64> {
 
 pub(crate) fn shell<S, Q>(deps: &ApiDeps<S, Q>, request: &Request) -> Response<Body> {
     let lang = Lang::of(request, None);
-    let today = deps.clock.now().date_naive();
+    // Today where the reports count days (the reporting time zone), not in UTC: from
+    // 16:00 UTC a Shanghai-day report's newest day is already tomorrow's UTC date.
+    let today = deps
+        .clock
+        .now()
+        .with_timezone(&deps.config.sla.reporting_time_zone())
+        .date_naive();
     let from = today - Duration::days(29);
     let intro = html! {
         p { (lang.msg(Msg::ManagersOnly)) " " a href={ "/console?lang=" (lang.code()) } { (lang.msg(Msg::TeamConsoleShared)) } }
