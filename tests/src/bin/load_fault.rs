@@ -18,6 +18,8 @@
 //! - The generator holds while the complaints queue is deeper than `--max-depth`
 //!   (default 300, visible plus in flight): moto walks the whole queue on every receive
 //!   and delete, so past a few hundred messages moto, not the pipeline, sets the pace.
+//!   For the same reason the notifications queue (a message per complaint, not delivered
+//!   here) is emptied as the notifier would.
 //! - Then it waits for the complaints queue to drain and checks: every accepted
 //!   reference has exactly one ticket and one first audit event (0 lost, 0 doubled), every
 //!   key got one reference, every poison message is in the dead-letter queue (and no
