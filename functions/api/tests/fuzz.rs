@@ -19,6 +19,7 @@ use redress_domain::ports::TestClock;
 use redress_domain::reference::StatusSecrets;
 use redress_domain::survey::SurveyTokens;
 use redress_intake::IntakeDeps;
+use redress_memory::fuzz;
 use redress_memory::{MemoryQueues, MemorySignIn, MemoryStore, MemoryThrottle};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -274,21 +275,16 @@ fn text() -> impl Strategy<Value = String> {
 
 /// Any JSON value, nested a little.
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| json!(f)),
-        text().prop_map(Value::from),
-        time().prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 24, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((text(), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
+    fuzz::json_value(
+        text().boxed(),
+        vec![
+            text().prop_map(Value::from).boxed(),
+            time().prop_map(Value::from).boxed(),
+        ],
+        3,
+        24,
+        6,
+    )
 }
 
 /// Field names the handlers read, so arbitrary values land where they matter.

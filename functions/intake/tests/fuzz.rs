@@ -5,10 +5,11 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::TestCaseError;
 use redress_domain::borrower::BorrowerKeyer;
 use redress_domain::config::DomainConfig;
 use redress_intake::{IntakeDeps, Outcome};
+use redress_memory::fuzz;
 use redress_memory::{MemoryQueues, MemoryStore};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -40,38 +41,22 @@ fn time() -> impl Strategy<Value = String> {
     prop_oneof![
         (1990i32..2110, 1u32..13, 1u32..29, 0u32..24)
             .prop_map(|(y, m, d, h)| format!("{y:04}-{m:02}-{d:02}T{h:02}:00:00Z")),
-        (-262_144i32..262_144).prop_map(|y| format!("{y:+}-06-15T12:00:00Z")),
-        prop::sample::select(vec![
-            "-262143-01-01T00:00:00Z",
-            "+262142-12-31T23:59:59Z",
-            "+262142-12-31T23:59:59-23:59",
-            "-262143-01-01T00:00:00+23:59",
-            "0000-01-01T00:00:00Z",
-            "9999-12-31T23:59:59Z",
-            "2100-12-31T23:59:59Z",
-            "2101-01-01T00:00:00Z",
-        ])
-        .prop_map(String::from),
+        fuzz::edge_time(),
         text(),
     ]
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| json!(f)),
-        text().prop_map(Value::from),
-        time().prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 24, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((text(), inner), 0..6)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
+    fuzz::json_value(
+        text().boxed(),
+        vec![
+            text().prop_map(Value::from).boxed(),
+            time().prop_map(Value::from).boxed(),
+        ],
+        3,
+        24,
+        6,
+    )
 }
 
 const FORM_FIELDS: &[&str] = &[
@@ -157,14 +142,7 @@ fn no_message_body_panics_and_each_is_stored_or_poison() {
         store: store.clone(),
         notifier: queues.clone(),
     };
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: CASES,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        TestRng::from_seed(RngAlgorithm::ChaCha, &SEED),
-    );
+    let mut runner = fuzz::runner(CASES, &SEED);
     let (stored, poison) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     let result = runner.run(&body(), |body| {
         let mut message = SqsMessage::default();

@@ -6,7 +6,7 @@
 use aws_lambda_events::event::sqs::SqsMessage;
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::TestCaseError;
 use redress_domain::assess::{assess, open_ticket};
 use redress_domain::complaint::{Complaint, ParseMode};
 use redress_domain::config::DomainConfig;
@@ -14,6 +14,7 @@ use redress_domain::lifecycle::{apply, Action, ActionContext};
 use redress_domain::reference::Reference;
 use redress_domain::survey::SurveyTokens;
 use redress_domain::ticket::{Actor, AuditEvent, ResolutionCode, Ticket};
+use redress_memory::fuzz;
 use redress_memory::MemoryStore;
 use redress_surveys::{Outcome, SurveysDeps};
 use serde_json::{json, Value};
@@ -82,36 +83,23 @@ fn time() -> impl Strategy<Value = String> {
     prop_oneof![
         (1990i32..2110, 1u32..13, 1u32..29)
             .prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}T02:00:00Z")),
-        (-262_144i32..262_144).prop_map(|y| format!("{y:+}-06-15T12:00:00Z")),
-        prop::sample::select(vec![
-            "-262143-01-01T00:00:00Z",
-            "+262142-12-31T23:59:59Z",
-            "+262142-12-31T23:59:59-23:59",
-            "0000-01-01T00:00:00Z",
-            "2101-01-01T00:00:00Z",
-        ])
-        .prop_map(String::from),
+        fuzz::edge_time(),
         text(),
     ]
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        (-2i64..12).prop_map(Value::from),
-        any::<f64>().prop_map(|f| json!(f)),
-        text().prop_map(Value::from),
-        time().prop_map(Value::from),
-    ];
-    leaf.prop_recursive(2, 12, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((text(), inner), 0..4)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
+    fuzz::json_value(
+        text().boxed(),
+        vec![
+            (-2i64..12).prop_map(Value::from).boxed(),
+            text().prop_map(Value::from).boxed(),
+            time().prop_map(Value::from).boxed(),
+        ],
+        2,
+        12,
+        4,
+    )
 }
 
 /// A token: ours for the ticket (valid, expired, for another ticket), or altered.
@@ -173,14 +161,7 @@ fn no_message_body_panics_and_each_is_recorded_once_or_poison() {
     let config = Arc::new(DomainConfig::bundled().unwrap());
     let (ticket, events) = resolved_ticket(&config);
     let tokens = Arc::new(SurveyTokens::new(b"survey-key"));
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: CASES,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        TestRng::from_seed(RngAlgorithm::ChaCha, &SEED),
-    );
+    let mut runner = fuzz::runner(CASES, &SEED);
     let (recorded, poison) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
     let result = runner.run(&body(Arc::clone(&tokens)), |body| {
         // A fresh store each case, so valid answers are recorded, not only duplicates.

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::TestCaseError;
 use redress_aws::sweep::{DueList, Reads};
 use redress_domain::assess::{assess, open_ticket};
 use redress_domain::complaint::{Complaint, ParseMode};
@@ -17,6 +17,7 @@ use redress_domain::ports::{
 };
 use redress_domain::reference::Reference;
 use redress_domain::ticket::{AuditEvent, Ticket};
+use redress_memory::fuzz;
 use redress_memory::{MemoryQueues, MemoryStore};
 use redress_sweeper::{DueTickets, ScheduledEvent, SweeperDeps};
 use serde_json::{json, Value};
@@ -92,21 +93,16 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| json!(f)),
-        text().prop_map(Value::from),
-        (-262_144i32..262_144).prop_map(|y| json!(format!("{y:+}-06-15T12:00:00Z"))),
-    ];
-    leaf.prop_recursive(2, 12, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::vec((text(), inner), 0..4)
-                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
-        ]
-    })
+    fuzz::json_value(
+        text().boxed(),
+        vec![
+            text().prop_map(Value::from).boxed(),
+            fuzz::edge_time().prop_map(Value::from).boxed(),
+        ],
+        2,
+        12,
+        4,
+    )
 }
 
 /// EventBridge's scheduled event with some fields replaced, or anything at all.
@@ -166,14 +162,7 @@ fn no_scheduled_event_or_run_time_panics_and_alerts_are_recorded_once() {
         .unwrap();
     let config = Arc::new(DomainConfig::bundled().unwrap());
     let (ticket, first) = open(&config);
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: CASES,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        TestRng::from_seed(RngAlgorithm::ChaCha, &SEED),
-    );
+    let mut runner = fuzz::runner(CASES, &SEED);
     let recorded = std::cell::Cell::new(0usize);
     let result = runner.run(&(event(), now()), |(event, now)| {
         // The runtime deserializes the event before the handler sees it; the handler

@@ -12,6 +12,7 @@
 //! Failures can be injected ([`MemoryStore::fail_next`], [`MemoryQueues::fail_next`])
 //! to test how handlers answer a throttled or broken dependency.
 
+pub mod fuzz;
 pub mod signin;
 pub use signin::{MemorySignIn, MemoryThrottle};
 
