@@ -7,72 +7,24 @@
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use redress_aws::sweep::{DueList, Reads};
 use redress_domain::assess::{assess, open_ticket};
 use redress_domain::complaint::{Complaint, ParseMode};
 use redress_domain::config::DomainConfig;
 use redress_domain::dates;
-use redress_domain::ports::{
-    Outbox, OutboxEntry, SaveOutcome, StoreError, TicketChange, TicketStore,
-};
 use redress_domain::reference::Reference;
 use redress_domain::ticket::{AuditEvent, Ticket};
 use redress_memory::fuzz;
 use redress_memory::{MemoryQueues, MemoryStore};
-use redress_sweeper::{DueTickets, ScheduledEvent, SweeperDeps};
+use redress_sweeper::{ScheduledEvent, SweeperDeps};
 use serde_json::{json, Value};
 use std::sync::Arc;
+
+mod common;
+use common::Store;
 
 const CASES: u32 = 300;
 const SEED: [u8; 32] = *b"redress-sweeper-fuzz-seed-2026-1";
 const REFERENCE: &str = "RD-261101-7KQ2M9XA";
-
-/// The in-memory store with the due-index port the sweeper reads through.
-#[derive(Clone)]
-struct Store(MemoryStore);
-
-impl DueTickets for Store {
-    async fn due(&self, until: DateTime<Utc>, per_shard: usize) -> Result<DueList, StoreError> {
-        let (references, truncated) = self.0.due_references(until, per_shard);
-        Ok(DueList {
-            references,
-            truncated,
-            reads: Reads::default(),
-        })
-    }
-
-    async fn current(&self, reference: &str) -> Result<(Option<Ticket>, Reads), StoreError> {
-        let ticket = self.0.ticket(reference).await?.map(|(t, _)| t);
-        Ok((ticket, Reads::default()))
-    }
-}
-
-impl Outbox for Store {
-    async fn pending_outbox(
-        &self,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.0.pending_outbox(until, limit).await
-    }
-
-    async fn remove_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.0.remove_outbox(entry).await
-    }
-}
-
-impl TicketStore for Store {
-    async fn ticket(
-        &self,
-        reference: &str,
-    ) -> Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError> {
-        self.0.ticket(reference).await
-    }
-
-    async fn record_change(&self, change: &TicketChange<'_>) -> Result<SaveOutcome, StoreError> {
-        self.0.record_change(change).await
-    }
-}
 
 fn open(config: &DomainConfig) -> (Ticket, AuditEvent) {
     let received: DateTime<Utc> = "2026-11-01T02:00:00Z".parse().unwrap();

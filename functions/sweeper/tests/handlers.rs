@@ -3,70 +3,22 @@
 //! index itself is a DynamoDB index: the end-to-end tests in `tests/` prove it.)
 
 use chrono::{DateTime, Duration, Utc};
-use redress_aws::sweep::{DueList, Reads};
 use redress_domain::assess::{assess, open_ticket};
 use redress_domain::complaint::{Complaint, ParseMode};
 use redress_domain::config::DomainConfig;
-use redress_domain::ports::{
-    NotificationKind, Outbox, OutboxEntry, SaveOutcome, StoreError, StoreFailure, TicketChange,
-    TicketStore,
-};
+use redress_domain::ports::{NotificationKind, StoreFailure};
 use redress_domain::reference::Reference;
 use redress_domain::taxonomy::Priority;
-use redress_domain::ticket::{AuditAction, AuditEvent, Ticket};
+use redress_domain::ticket::AuditAction;
 use redress_memory::{MemoryQueues, MemoryStore};
-use redress_sweeper::{DueTickets, SweeperDeps};
+use redress_sweeper::SweeperDeps;
 use serde_json::json;
 use std::sync::Arc;
 
+mod common;
+use common::Store;
+
 const REFERENCE: &str = "RD-261101-7KQ2M9XA";
-
-/// The in-memory store with the due-index port the sweeper reads through.
-#[derive(Clone)]
-struct Store(MemoryStore);
-
-impl DueTickets for Store {
-    async fn due(&self, until: DateTime<Utc>, per_shard: usize) -> Result<DueList, StoreError> {
-        let (references, truncated) = self.0.due_references(until, per_shard);
-        Ok(DueList {
-            references,
-            truncated,
-            reads: Reads::default(),
-        })
-    }
-
-    async fn current(&self, reference: &str) -> Result<(Option<Ticket>, Reads), StoreError> {
-        let ticket = self.0.ticket(reference).await?.map(|(t, _)| t);
-        Ok((ticket, Reads::default()))
-    }
-}
-
-impl Outbox for Store {
-    async fn pending_outbox(
-        &self,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.0.pending_outbox(until, limit).await
-    }
-
-    async fn remove_outbox(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        self.0.remove_outbox(entry).await
-    }
-}
-
-impl TicketStore for Store {
-    async fn ticket(
-        &self,
-        reference: &str,
-    ) -> Result<Option<(Ticket, Vec<AuditEvent>)>, StoreError> {
-        self.0.ticket(reference).await
-    }
-
-    async fn record_change(&self, change: &TicketChange<'_>) -> Result<SaveOutcome, StoreError> {
-        self.0.record_change(change).await
-    }
-}
 
 fn received() -> DateTime<Utc> {
     "2026-11-01T02:00:00Z".parse().unwrap()
