@@ -18,7 +18,6 @@ use crate::env::{self, EnvError, VarSource};
 use crate::errors::store_error;
 use crate::keys::{self, EXPIRES_AT, PK, SK};
 use crate::store::DynamoStore;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use redress_domain::assess::ComplaintMessage;
 use redress_domain::ports::{AcceptedLog, StoreError};
@@ -110,26 +109,7 @@ impl DynamoStore {
                 n((accepted_at + self.accepted_ttl).timestamp()),
             ),
         ]);
-        match self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(store_error("record accepted complaint", e)),
-        }
+        self.put_once(item, "record accepted complaint").await
     }
 
     /// The accepted complaints still on record that were accepted in `[since, until]`,

@@ -6,7 +6,6 @@
 //! record is never overwritten. They carry no personal data of the borrower.
 
 use crate::attr::{from_item, get_s, n, s, to_item};
-use crate::errors::store_error;
 use crate::keys::{self, PK, SK};
 use crate::store::DynamoStore;
 use redress_domain::ports::{AccessLog, AccessRecord, StoreError};
@@ -39,25 +38,8 @@ impl AccessLog for DynamoStore {
             keys::EXPIRES_AT.into(),
             n((record.at + self.retention()).timestamp()),
         );
-        match self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            // The very same record is already there.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(store_error("record access", e)),
-        }
+        // The very same record may already be there (a retried write).
+        self.put_once(item, "record access").await
     }
 
     async fn access_records(&self, reference: &str) -> Result<Vec<AccessRecord>, StoreError> {

@@ -143,6 +143,34 @@ impl DynamoStore {
         Ok(ticket.map(|t| (t, events)))
     }
 
+    /// Writes `item` unless an item with its key is already there, which counts as done:
+    /// for records written once and never changed, whose retry may find them written.
+    /// `operation` names a failure.
+    pub(crate) async fn put_once(
+        &self,
+        item: Item,
+        operation: &'static str,
+    ) -> Result<(), StoreError> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(store_error(operation, e)),
+        }
+    }
+
     /// Every item of one partition, page by page (consistent reads); `operation` names a
     /// failure.
     pub(crate) async fn query_partition(
