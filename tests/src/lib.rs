@@ -348,8 +348,10 @@ impl TestApp {
 pub mod bench {
     use super::workspace_root;
     use anyhow::{bail, Context, Result};
+    use aws_sdk_dynamodb::types::AttributeValue;
     use chrono::{DateTime, Utc};
     use chrono::{Duration, NaiveDate, TimeZone};
+    use redress_aws::attr::{from_item, get_s, Item};
     use redress_aws::DynamoStore;
     use redress_domain::assess::{assess, open_ticket, BorrowerIndexEntry};
     use redress_domain::borrower::BorrowerKeyer;
@@ -358,8 +360,10 @@ pub mod bench {
     use redress_domain::ports::{CreateOutcome, TicketWriter};
     use redress_domain::reference::Reference;
     use redress_domain::repeat::PriorComplaint;
+    use redress_domain::ticket::{AuditEvent, Ticket};
     use redress_domain::Channel;
     use serde_json::Value;
+    use std::collections::HashMap;
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::Instant;
@@ -549,5 +553,49 @@ pub mod bench {
             .context("deleting the benchmark table")?;
         pipeline.stop().await;
         Ok(())
+    }
+
+    /// Every ticket stored, and the audit events of each reference (a full scan).
+    pub async fn tickets_and_events(
+        ddb: &aws_sdk_dynamodb::Client,
+        table: &str,
+    ) -> Result<(Vec<Ticket>, HashMap<String, Vec<AuditEvent>>)> {
+        let mut tickets = Vec::new();
+        let mut events: HashMap<String, Vec<AuditEvent>> = HashMap::new();
+        let mut start = None;
+        loop {
+            let out = ddb
+                .scan()
+                .table_name(table)
+                .filter_expression("entity IN (:ticket, :event)")
+                .expression_attribute_values(":ticket", AttributeValue::S("ticket".into()))
+                .expression_attribute_values(":event", AttributeValue::S("event".into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .context("scan")?;
+            for item in out.items() {
+                let item: &Item = item;
+                match get_s(item, "entity") {
+                    Some("ticket") => tickets.push(
+                        from_item::<Ticket>(item)
+                            .map_err(|e| anyhow::anyhow!("a ticket does not map: {e}"))?,
+                    ),
+                    Some("event") => {
+                        let pk = get_s(item, "pk").unwrap_or_default();
+                        let reference = pk.strip_prefix("TICKET#").unwrap_or(pk).to_string();
+                        let event = from_item::<AuditEvent>(item)
+                            .map_err(|e| anyhow::anyhow!("an event does not map: {e}"))?;
+                        events.entry(reference).or_default().push(event);
+                    }
+                    _ => {}
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok((tickets, events)),
+            }
+        }
     }
 }

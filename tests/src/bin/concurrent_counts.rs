@@ -38,7 +38,6 @@ use anyhow::{bail, Context, Result};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
-use redress_aws::attr::{from_item, get_s, Item};
 use redress_aws::DynamoStore;
 use redress_domain::assess::ComplaintMessage;
 
@@ -57,7 +56,7 @@ use redress_domain::repeat::PriorComplaint;
 use redress_domain::report::Period;
 use redress_domain::ticket::AuditEvent;
 use redress_domain::ticket::Ticket;
-use redress_e2e::workspace_root;
+use redress_e2e::{bench, workspace_root};
 use redress_intake::{IntakeDeps, Invocation};
 use redress_local::{LocalOptions, LocalPipeline};
 use serde_json::{json, Value};
@@ -604,7 +603,11 @@ async fn run(
     }
 
     // What is stored.
-    let (tickets, events) = scan(&pipeline.ddb, &table).await?;
+    let (tickets, events) = bench::tickets_and_events(&pipeline.ddb, &table).await?;
+    let events: HashMap<String, usize> = events
+        .into_iter()
+        .map(|(reference, list)| (reference, list.len()))
+        .collect();
     let mut mismatches = Vec::new();
     let expected: BTreeSet<&str> = messages
         .iter()
@@ -814,48 +817,6 @@ async fn run(
         teams,
         mismatches,
     })
-}
-
-/// Every ticket stored, and how many audit events each reference has (a full scan).
-async fn scan(
-    ddb: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> Result<(Vec<Ticket>, HashMap<String, usize>)> {
-    let mut tickets = Vec::new();
-    let mut events: HashMap<String, usize> = HashMap::new();
-    let mut start = None;
-    loop {
-        let out = ddb
-            .scan()
-            .table_name(table)
-            .filter_expression("entity IN (:ticket, :event)")
-            .expression_attribute_values(":ticket", AttributeValue::S("ticket".into()))
-            .expression_attribute_values(":event", AttributeValue::S("event".into()))
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .context("scan")?;
-        for item in out.items() {
-            let item: &Item = item;
-            match get_s(item, "entity") {
-                Some("ticket") => tickets.push(
-                    from_item::<Ticket>(item)
-                        .map_err(|e| anyhow::anyhow!("a ticket does not map: {e}"))?,
-                ),
-                Some("event") => {
-                    let pk = get_s(item, "pk").unwrap_or_default();
-                    let reference = pk.strip_prefix("TICKET#").unwrap_or(pk).to_string();
-                    *events.entry(reference).or_default() += 1;
-                }
-                _ => {}
-            }
-        }
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok((tickets, events)),
-        }
-    }
 }
 
 /// The command that produced the report, with the build profile it ran in.

@@ -43,16 +43,14 @@
 
 use anyhow::{bail, Context, Result};
 use aws_lambda_events::event::sqs::SqsEvent;
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{DateTime, Duration, Utc};
-use redress_aws::attr::{from_item, get_s, Item};
 use redress_aws::DynamoStore;
 use redress_domain::config::DomainConfig;
 use redress_domain::metrics::{Dimension, ACK_DUE, ALL_VALUE, RECEIVED, RESOLVE_DUE};
 use redress_domain::ports::MetricsReader;
 use redress_domain::report::Period;
-use redress_domain::ticket::{AuditAction, AuditEvent, Ticket};
+use redress_domain::ticket::{AuditAction, Ticket};
 use redress_e2e::{bench, workspace_root};
 use redress_local::pipeline::{run_intake, INTAKE_FUNCTION};
 use redress_local::poller::{self, PollerConfig, SqsHandler};
@@ -530,50 +528,6 @@ async fn drain_bodies(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<Vec<String
     Ok(bodies)
 }
 
-/// Every ticket stored, and the audit events of each reference (a full scan).
-async fn scan(
-    ddb: &aws_sdk_dynamodb::Client,
-    table: &str,
-) -> Result<(Vec<Ticket>, HashMap<String, Vec<AuditEvent>>)> {
-    let mut tickets = Vec::new();
-    let mut events: HashMap<String, Vec<AuditEvent>> = HashMap::new();
-    let mut start = None;
-    loop {
-        let out = ddb
-            .scan()
-            .table_name(table)
-            .filter_expression("entity IN (:ticket, :event)")
-            .expression_attribute_values(":ticket", AttributeValue::S("ticket".into()))
-            .expression_attribute_values(":event", AttributeValue::S("event".into()))
-            .consistent_read(true)
-            .set_exclusive_start_key(start.take())
-            .send()
-            .await
-            .context("scan")?;
-        for item in out.items() {
-            let item: &Item = item;
-            match get_s(item, "entity") {
-                Some("ticket") => tickets.push(
-                    from_item::<Ticket>(item)
-                        .map_err(|e| anyhow::anyhow!("a ticket does not map: {e}"))?,
-                ),
-                Some("event") => {
-                    let pk = get_s(item, "pk").unwrap_or_default();
-                    let reference = pk.strip_prefix("TICKET#").unwrap_or(pk).to_string();
-                    let event = from_item::<AuditEvent>(item)
-                        .map_err(|e| anyhow::anyhow!("an event does not map: {e}"))?;
-                    events.entry(reference).or_default().push(event);
-                }
-                _ => {}
-            }
-        }
-        match out.last_evaluated_key {
-            Some(k) if !k.is_empty() => start = Some(k),
-            _ => return Ok((tickets, events)),
-        }
-    }
-}
-
 /// What happened to the faults.
 #[derive(Default, Clone)]
 struct Faults {
@@ -911,7 +865,7 @@ async fn run(args: Args) -> Result<()> {
     // ---------------------------------------------------------------- the count
     let state = std::mem::take(&mut *state.lock().expect("not poisoned"));
     let faults = faults.lock().expect("not poisoned").clone();
-    let (tickets, events) = scan(&pipeline.ddb, &table).await?;
+    let (tickets, events) = bench::tickets_and_events(&pipeline.ddb, &table).await?;
     let dead: Vec<String> = drain_bodies(&pipeline.sqs, &dlq_url).await?;
     let mut problems: Vec<String> = state.failures.clone();
 
